@@ -1,0 +1,98 @@
+"""The compute agent of one host: turns its host's events into libvirt work.
+
+It holds no database credentials. Events arrive on ``cloud.host.<host>.>``; what it did
+goes back as reports on ``cloud.reports.<host>.<kind>`` for the conductor to record.
+"""
+
+import asyncio
+import logging
+
+import msgspec
+import nats.js.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from cloud.adapters import bus
+from cloud.agents import reports
+from cloud.agents.hypervisor import GuestSpec, Hypervisor
+from cloud.agents.runtime import Runtime, subject_key
+from cloud.domain import envelope
+from cloud.domain.envelope import Envelope
+from cloud.domain.events import InstanceDeleteRequested, InstanceScheduled
+
+log = logging.getLogger(__name__)
+HEARTBEAT_EVERY = 10.0
+
+
+class ComputeAgent:
+    def __init__(self, js: JetStreamContext, hypervisor: Hypervisor, host: str) -> None:
+        self.js, self.hypervisor, self.host = js, hypervisor, host
+        # The newest version handled per instance: a late redelivery of an older event
+        # (a spawn after its delete) must not bring a guest back.
+        self.handled: dict[str, int] = {}
+
+    async def report(self, report: reports.Report, *, dedupe: str | None = None) -> None:
+        headers = {"Nats-Msg-Id": dedupe} if dedupe else None
+        await self.js.publish(bus.report_subject(self.host, reports.kind(report)),
+                              reports.encode(report), stream=bus.REPORTS_STREAM,
+                              headers=headers)
+
+    async def start(self) -> None:
+        """Make sure our consumer exists, then register our capacity."""
+        try:
+            await self.js.add_consumer(bus.HOSTS_STREAM, bus.compute_consumer(self.host))
+        except nats.js.errors.BadRequestError:
+            pass  # exists already with this configuration
+        capacity = await asyncio.to_thread(self.hypervisor.capacity)
+        await self.report(reports.Registered(host=self.host, **msgspec.structs.asdict(capacity)))
+
+    async def heartbeat(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.report(reports.Heartbeat(host=self.host))
+            except Exception:
+                log.exception("heartbeat failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=HEARTBEAT_EVERY)
+            except TimeoutError:
+                pass
+
+    async def handle(self, msg: Msg) -> None:
+        event = envelope.decode(msg.data)
+        if self.handled.get(event.id, 0) > event.version:
+            return
+        if isinstance(event.data, InstanceScheduled):
+            await self._spawn(event)
+        elif isinstance(event.data, InstanceDeleteRequested):
+            await self._destroy(event)
+        self.handled[event.id] = event.version
+
+    async def _spawn(self, event: Envelope) -> None:
+        scheduled: InstanceScheduled = event.data  # type: ignore[assignment]
+        flavor = scheduled.flavor
+        guest = GuestSpec(instance_id=event.id, name=scheduled.name, vcpus=flavor.vcpus,
+                          memory_mb=flavor.ram, disk_gb=flavor.disk,
+                          image_ref=scheduled.image_ref)
+        try:
+            power_state = await asyncio.to_thread(self.hypervisor.spawn, guest)
+        except Exception as error:
+            log.exception("spawn of %s failed", event.id)
+            await self.report(reports.SpawnFailed(
+                host=self.host, request_id=event.request_id, instance_id=event.id,
+                message=f"Spawn failed on {self.host}: {error}"),
+                dedupe=f"{self.host}:{event.id}:{event.version}:spawn_failed")
+            return
+        await self.report(reports.Spawned(
+            host=self.host, request_id=event.request_id, instance_id=event.id,
+            power_state=power_state), dedupe=f"{self.host}:{event.id}:{event.version}:spawned")
+
+    async def _destroy(self, event: Envelope) -> None:
+        await asyncio.to_thread(self.hypervisor.destroy, event.id)
+        await self.report(reports.Deleted(host=self.host, request_id=event.request_id,
+                                          instance_id=event.id),
+                          dedupe=f"{self.host}:{event.id}:{event.version}:deleted")
+
+    def runtime(self, *, concurrency: int = 8) -> Runtime:
+        return Runtime(self.js, stream=bus.HOSTS_STREAM,
+                       durable=bus.compute_consumer(self.host).durable_name,
+                       handler=self.handle, key_of=subject_key(4), concurrency=concurrency)

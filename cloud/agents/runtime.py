@@ -1,0 +1,107 @@
+"""The one runtime every subscriber shares.
+
+Fetch from a durable pull consumer, decode, handle messages for the same key (an
+instance) one at a time and different keys in parallel up to a bound, keep long
+handlers alive with ``in_progress``, and turn the outcome into ack / nak / term.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+
+log = logging.getLogger(__name__)
+
+
+class Retry(Exception):
+    """Try this message again after ``delay`` seconds."""
+
+    def __init__(self, reason: str, *, delay: float = 1.0) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+class Drop(Exception):
+    """This message can never succeed: stop redelivering it."""
+
+
+Handler = Callable[[Msg], Awaitable[None]]
+KeyOf = Callable[[Msg], str]
+
+
+def subject_key(position: int) -> KeyOf:
+    """Serialise on one token of the subject (e.g. the instance id)."""
+    return lambda msg: msg.subject.split(".")[position]
+
+
+class Runtime:
+    """Runs one handler over one durable consumer until stopped."""
+
+    def __init__(self, js: JetStreamContext, *, stream: str, durable: str, handler: Handler,
+                 key_of: KeyOf, concurrency: int = 16, batch: int = 64) -> None:
+        self.js, self.stream, self.durable = js, stream, durable
+        self.handler, self.key_of = handler, key_of
+        self.slots = asyncio.Semaphore(concurrency)
+        self.batch = batch
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        """Fetch and dispatch until ``stop`` is called; then let running work finish."""
+        sub = await self.js.pull_subscribe_bind(self.durable, stream=self.stream)
+        while not self.stopping.is_set():
+            try:
+                messages = await sub.fetch(self.batch, timeout=1.0)
+            except (NatsTimeout, TimeoutError):
+                continue
+            for msg in messages:
+                await self.slots.acquire()
+                task = asyncio.create_task(self._one(msg))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=30)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def _one(self, msg: Msg) -> None:
+        key = self.key_of(msg)
+        lock = self.locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                await self._settle(msg)
+        finally:
+            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+                self.locks.pop(key, None)
+            self.slots.release()
+
+    async def _settle(self, msg: Msg) -> None:
+        keepalive = asyncio.create_task(_keep_alive(msg))
+        try:
+            await self.handler(msg)
+        except Retry as retry:
+            log.info("retrying %s in %.1fs: %s", msg.subject, retry.delay, retry)
+            await msg.nak(delay=retry.delay)
+        except Drop as drop:
+            log.error("dropping %s: %s", msg.subject, drop)
+            await msg.term()
+        except Exception:
+            log.exception("handler failed on %s; will be redelivered", msg.subject)
+            await msg.nak(delay=2.0)
+        else:
+            await msg.ack()
+        finally:
+            keepalive.cancel()
+
+
+async def _keep_alive(msg: Msg, every: float = 10.0) -> None:
+    # Long libvirt work must not let the ack deadline pass and cause a redelivery.
+    while True:
+        await asyncio.sleep(every)
+        await msg.in_progress()

@@ -1,0 +1,153 @@
+"""Every event the cloud records, as frozen msgspec Structs.
+
+Each class name is its stable wire name: it is stored in the log as the event's topic
+and appears at the end of its NATS subject. Renaming a class is a wire change; keep the
+old name with ``rename=`` tricks rather than orphaning stored events.
+"""
+
+from typing import ClassVar
+
+import msgspec
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of all events. ``routed`` events are also copied to their host's subject."""
+
+    aggregate: ClassVar[str] = ""
+    routed: ClassVar[bool] = False
+
+
+class FlavorSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """The flavor as embedded in an instance (Nova keeps a copy per instance too)."""
+
+    flavorid: str
+    name: str
+    vcpus: int
+    ram: int
+    disk: int
+    ephemeral: int = 0
+    swap: int = 0
+
+
+class Fault(msgspec.Struct, frozen=True, kw_only=True):
+    code: int
+    message: str
+    details: str = ""
+
+
+# --- instance -------------------------------------------------------------------------
+
+
+class InstanceEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "instance"
+
+
+class InstanceRequested(InstanceEvent, frozen=True, kw_only=True):
+    name: str
+    project_id: str
+    user_id: str
+    flavor: FlavorSpec
+    image_ref: str
+    metadata: dict[str, str] = {}
+    availability_zone: str | None = None
+    key_name: str | None = None
+
+
+class InstanceScheduled(InstanceEvent, frozen=True, kw_only=True):
+    routed: ClassVar[bool] = True
+    host: str
+    node: str
+    name: str
+    flavor: FlavorSpec
+    image_ref: str
+
+
+class InstanceSpawned(InstanceEvent, frozen=True, kw_only=True):
+    host: str
+    power_state: int
+
+
+class InstanceFailed(InstanceEvent, frozen=True, kw_only=True):
+    fault: Fault
+    host: str | None = None
+
+
+class InstanceDeleteRequested(InstanceEvent, frozen=True, kw_only=True):
+    routed: ClassVar[bool] = True
+    host: str | None = None
+
+
+class InstanceDeleted(InstanceEvent, frozen=True, kw_only=True):
+    host: str | None = None
+
+
+# --- host -----------------------------------------------------------------------------
+
+
+class HostEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "host"
+
+
+class HostRegistered(HostEvent, frozen=True, kw_only=True):
+    host: str
+    hypervisor_type: str
+    hypervisor_hostname: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+
+
+class ResourcesClaimed(HostEvent, frozen=True, kw_only=True):
+    host: str
+    instance_id: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+
+
+class ResourcesReleased(HostEvent, frozen=True, kw_only=True):
+    host: str
+    instance_id: str
+
+
+# --- flavor and image -----------------------------------------------------------------
+
+
+class FlavorCreated(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "flavor"
+    flavor: FlavorSpec
+    is_public: bool = True
+    description: str | None = None
+
+
+class ImageRegistered(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "image"
+    image_id: str
+    name: str
+    disk_format: str = "qcow2"
+    container_format: str = "bare"
+    min_disk: int = 0
+    min_ram: int = 0
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        InstanceRequested,
+        InstanceScheduled,
+        InstanceSpawned,
+        InstanceFailed,
+        InstanceDeleteRequested,
+        InstanceDeleted,
+        HostRegistered,
+        ResourcesClaimed,
+        ResourcesReleased,
+        FlavorCreated,
+        ImageRegistered,
+    )
+}
+
+
+def event_name(event: Event) -> str:
+    """The stable wire name of an event."""
+    return type(event).__name__

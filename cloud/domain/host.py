@@ -1,0 +1,100 @@
+"""The Host aggregate: a compute host's registered capacity and the claims against it.
+
+Claims are saved with optimistic concurrency on this aggregate, so two schedulers that
+pick the same host cannot both take its last free resources.
+"""
+
+import msgspec
+
+from cloud.domain.errors import HostFull
+from cloud.domain.events import Event, HostRegistered, ResourcesClaimed, ResourcesReleased
+
+
+class Claim(msgspec.Struct, frozen=True, kw_only=True):
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+
+
+class Ratios(msgspec.Struct, frozen=True, kw_only=True):
+    """Allocation ratios: how far each resource may be overcommitted (Nova's defaults)."""
+
+    cpu: float = 4.0
+    ram: float = 1.0
+    disk: float = 1.0
+
+
+class Host(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    hypervisor_type: str = ""
+    hypervisor_hostname: str = ""
+    vcpus: int = 0
+    memory_mb: int = 0
+    disk_gb: int = 0
+    claims: dict[str, Claim] = {}
+
+    def used(self) -> Claim:
+        """The sum of all claims."""
+        return Claim(vcpus=sum(c.vcpus for c in self.claims.values()),
+                     memory_mb=sum(c.memory_mb for c in self.claims.values()),
+                     disk_gb=sum(c.disk_gb for c in self.claims.values()))
+
+
+def register(host: Host, *, hypervisor_type: str, hypervisor_hostname: str,
+             vcpus: int, memory_mb: int, disk_gb: int) -> list[Event]:
+    """A compute agent reports its capacity; nothing is recorded if it is unchanged."""
+    event = HostRegistered(host=host.name, hypervisor_type=hypervisor_type,
+                           hypervisor_hostname=hypervisor_hostname,
+                           vcpus=vcpus, memory_mb=memory_mb, disk_gb=disk_gb)
+    current = (host.hypervisor_type, host.hypervisor_hostname,
+               host.vcpus, host.memory_mb, host.disk_gb)
+    wanted = (hypervisor_type, hypervisor_hostname, vcpus, memory_mb, disk_gb)
+    return [] if current == wanted else [event]
+
+
+def shortfall(host: Host, claim: Claim, ratios: Ratios) -> str | None:
+    """The first resource the claim would overcommit, or None if it fits."""
+    used = host.used()
+    if used.vcpus + claim.vcpus > host.vcpus * ratios.cpu:
+        return "vcpus"
+    if used.memory_mb + claim.memory_mb > host.memory_mb * ratios.ram:
+        return "memory_mb"
+    if used.disk_gb + claim.disk_gb > host.disk_gb * ratios.disk:
+        return "disk_gb"
+    return None
+
+
+def claim(host: Host, *, instance_id: str, resources: Claim, ratios: Ratios) -> list[Event]:
+    """Reserve resources for an instance; idempotent for the same instance."""
+    if instance_id in host.claims:
+        return []
+    missing = shortfall(host, resources, ratios)
+    if missing is not None:
+        raise HostFull(host.name, missing)
+    return [ResourcesClaimed(host=host.name, instance_id=instance_id, vcpus=resources.vcpus,
+                             memory_mb=resources.memory_mb, disk_gb=resources.disk_gb)]
+
+
+def release(host: Host, *, instance_id: str) -> list[Event]:
+    """Give back an instance's resources; nothing to do if it held none."""
+    if instance_id not in host.claims:
+        return []
+    return [ResourcesReleased(host=host.name, instance_id=instance_id)]
+
+
+def evolve(host: Host | None, name: str, event: Event) -> Host:
+    """Apply one recorded event."""
+    host = host or Host(name=name)
+    match event:
+        case HostRegistered():
+            return msgspec.structs.replace(
+                host, hypervisor_type=event.hypervisor_type,
+                hypervisor_hostname=event.hypervisor_hostname,
+                vcpus=event.vcpus, memory_mb=event.memory_mb, disk_gb=event.disk_gb)
+        case ResourcesClaimed():
+            taken = Claim(vcpus=event.vcpus, memory_mb=event.memory_mb, disk_gb=event.disk_gb)
+            return msgspec.structs.replace(host, claims={**host.claims, event.instance_id: taken})
+        case ResourcesReleased():
+            rest = {k: v for k, v in host.claims.items() if k != event.instance_id}
+            return msgspec.structs.replace(host, claims=rest)
+    return host

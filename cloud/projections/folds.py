@@ -1,0 +1,124 @@
+"""How each event changes the read-model tables (one function per event name)."""
+
+from collections.abc import Callable
+
+import msgspec
+from psycopg import Cursor
+
+from cloud.domain import events as ev
+from cloud.domain import states
+from cloud.domain.envelope import Envelope
+
+Fold = Callable[[Cursor, Envelope], None]
+_json = msgspec.json.encode
+
+
+def _touch(cur: Cursor, env: Envelope, assignments: str, *params: object) -> None:
+    cur.execute(f"UPDATE servers SET {assignments}, updated_at = %s, version = %s "
+                "WHERE id = %s", (*params, env.timestamp, env.version, env.id))
+
+
+def instance_requested(cur: Cursor, env: Envelope) -> None:
+    e: ev.InstanceRequested = env.data  # type: ignore[assignment]
+    cur.execute(
+        "INSERT INTO servers (id, name, project_id, user_id, flavor, image_ref, vm_state,"
+        " task_state, metadata, availability_zone, key_name, created_at, updated_at,"
+        " request_id, version) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+        " ON CONFLICT (id) DO NOTHING",
+        (env.id, e.name, e.project_id, e.user_id, _json(e.flavor).decode(), e.image_ref,
+         states.BUILDING, states.SCHEDULING, _json(e.metadata).decode(),
+         e.availability_zone, e.key_name, env.timestamp, env.timestamp, env.request_id,
+         env.version))
+
+
+def instance_scheduled(cur: Cursor, env: Envelope) -> None:
+    e: ev.InstanceScheduled = env.data  # type: ignore[assignment]
+    _touch(cur, env, "host = %s, node = %s, task_state = %s", e.host, e.node, states.SPAWNING)
+
+
+def instance_spawned(cur: Cursor, env: Envelope) -> None:
+    e: ev.InstanceSpawned = env.data  # type: ignore[assignment]
+    _touch(cur, env, "vm_state = %s, task_state = NULL, power_state = %s, launched_at = %s",
+           states.ACTIVE, e.power_state, env.timestamp)
+
+
+def instance_failed(cur: Cursor, env: Envelope) -> None:
+    e: ev.InstanceFailed = env.data  # type: ignore[assignment]
+    fault = {"code": e.fault.code, "message": e.fault.message, "details": e.fault.details,
+             "created": env.timestamp}
+    _touch(cur, env, "vm_state = %s, task_state = NULL, fault = %s",
+           states.ERROR, _json(fault).decode())
+
+
+def instance_delete_requested(cur: Cursor, env: Envelope) -> None:
+    _touch(cur, env, "task_state = %s", states.DELETING)
+
+
+def instance_deleted(cur: Cursor, env: Envelope) -> None:
+    _touch(cur, env, "vm_state = %s, task_state = NULL, power_state = 0, terminated_at = %s",
+           states.DELETED, env.timestamp)
+
+
+def host_registered(cur: Cursor, env: Envelope) -> None:
+    e: ev.HostRegistered = env.data  # type: ignore[assignment]
+    cur.execute(
+        "INSERT INTO hosts (name, hypervisor_type, hypervisor_hostname, vcpus, memory_mb,"
+        " disk_gb, updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (name) DO UPDATE"
+        " SET hypervisor_type = EXCLUDED.hypervisor_type, vcpus = EXCLUDED.vcpus,"
+        " hypervisor_hostname = EXCLUDED.hypervisor_hostname, memory_mb = EXCLUDED.memory_mb,"
+        " disk_gb = EXCLUDED.disk_gb, updated_at = EXCLUDED.updated_at",
+        (e.host, e.hypervisor_type, e.hypervisor_hostname, e.vcpus, e.memory_mb, e.disk_gb,
+         env.timestamp))
+
+
+def _resum_host(cur: Cursor, host: str, timestamp: str) -> None:
+    cur.execute(
+        "UPDATE hosts SET (vcpus_used, memory_mb_used, disk_gb_used, running_vms) ="
+        " (SELECT coalesce(sum(vcpus), 0), coalesce(sum(memory_mb), 0),"
+        "  coalesce(sum(disk_gb), 0), count(*) FROM host_claims WHERE host = %s),"
+        " updated_at = %s WHERE name = %s", (host, timestamp, host))
+
+
+def resources_claimed(cur: Cursor, env: Envelope) -> None:
+    e: ev.ResourcesClaimed = env.data  # type: ignore[assignment]
+    cur.execute("INSERT INTO host_claims VALUES (%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+                (e.host, e.instance_id, e.vcpus, e.memory_mb, e.disk_gb))
+    _resum_host(cur, e.host, env.timestamp)
+
+
+def resources_released(cur: Cursor, env: Envelope) -> None:
+    e: ev.ResourcesReleased = env.data  # type: ignore[assignment]
+    cur.execute("DELETE FROM host_claims WHERE host = %s AND instance_id = %s",
+                (e.host, e.instance_id))
+    _resum_host(cur, e.host, env.timestamp)
+
+
+def flavor_created(cur: Cursor, env: Envelope) -> None:
+    e: ev.FlavorCreated = env.data  # type: ignore[assignment]
+    f = e.flavor
+    cur.execute("INSERT INTO flavors VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+                " ON CONFLICT (flavorid) DO NOTHING",
+                (f.flavorid, f.name, f.vcpus, f.ram, f.disk, f.ephemeral, f.swap,
+                 e.is_public, e.description, env.timestamp))
+
+
+def image_registered(cur: Cursor, env: Envelope) -> None:
+    e: ev.ImageRegistered = env.data  # type: ignore[assignment]
+    cur.execute("INSERT INTO images VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING",
+                (e.image_id, e.name, e.disk_format, e.container_format, e.min_disk,
+                 e.min_ram, env.timestamp))
+
+
+FOLDS: dict[str, Fold] = {
+    "InstanceRequested": instance_requested,
+    "InstanceScheduled": instance_scheduled,
+    "InstanceSpawned": instance_spawned,
+    "InstanceFailed": instance_failed,
+    "InstanceDeleteRequested": instance_delete_requested,
+    "InstanceDeleted": instance_deleted,
+    "HostRegistered": host_registered,
+    "ResourcesClaimed": resources_claimed,
+    "ResourcesReleased": resources_released,
+    "FlavorCreated": flavor_created,
+    "ImageRegistered": image_registered,
+}

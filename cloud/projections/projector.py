@@ -1,0 +1,62 @@
+"""Folds the log into the read-model tables, exactly once per event.
+
+The tracking position is written in the same transaction as the rows it accounts for,
+so a crash at any moment neither skips nor repeats an event.
+"""
+
+import logging
+import threading
+
+import psycopg
+
+from cloud.adapters.eventstore import EVENTS_TABLE, EventStore, Recorded
+from cloud.projections.folds import FOLDS
+
+log = logging.getLogger(__name__)
+NAME = "read_models"
+BATCH = 1000
+
+
+def tracked_position(conn: psycopg.Connection, name: str = NAME) -> int:
+    """How far a projection has folded the log."""
+    row = conn.execute("SELECT position FROM projection_tracking WHERE name = %s",
+                       (name,)).fetchone()
+    return row[0] if row else 0
+
+
+def apply(conn: psycopg.Connection, records: list[Recorded], name: str = NAME) -> int:
+    """Fold records in one transaction; returns the new position."""
+    with conn.transaction(), conn.cursor() as cur:
+        for record in records:
+            fold = FOLDS.get(record.envelope.event)
+            if fold is not None:
+                fold(cur, record.envelope)
+        position = records[-1].position
+        cur.execute("INSERT INTO projection_tracking VALUES (%s, %s) ON CONFLICT (name)"
+                    " DO UPDATE SET position = EXCLUDED.position", (name, position))
+    return position
+
+
+def catch_up(store: EventStore, conn: psycopg.Connection) -> int:
+    """Fold everything in the log now; returns the position reached.
+
+    ``conn`` must be in autocommit mode, so that each batch commits on its own.
+    """
+    position = tracked_position(conn)
+    while records := store.read(position, BATCH):
+        position = apply(conn, records)
+    return position
+
+
+def run(url: str, stop: threading.Event, *, idle_wait: float = 1.0) -> None:
+    """Tail the log until ``stop`` is set, waking on the event store's NOTIFY."""
+    store = EventStore(url, pool_size=1)
+    with psycopg.connect(url, autocommit=True) as conn, \
+            psycopg.connect(url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {EVENTS_TABLE}")
+        while not stop.is_set():
+            position = catch_up(store, conn)
+            log.debug("projected up to %s", position)
+            for _ in listener.notifies(timeout=idle_wait, stop_after=1):
+                pass
+    store.close()

@@ -1,0 +1,33 @@
+"""Bootstrap data: the default flavors and the placeholder image."""
+
+import uuid
+
+from cloud.adapters.eventstore import Batch, EventStore
+from cloud.domain import flavor, ids
+from cloud.domain.envelope import Actor, Context
+from cloud.domain.events import FlavorSpec, ImageRegistered
+from cloud.domain.flavor import DEFAULT_FLAVORS
+from cloud.services.repository import load_flavor
+
+# Until the image service lands, servers boot from this registered placeholder.
+DEFAULT_IMAGE_ID = "d3f1c0de-0000-4000-8000-00000000c10d"
+DEFAULT_IMAGE_NAME = "cloud-test-image"
+
+
+def create_flavor(store: EventStore, spec: FlavorSpec, *, context: Context) -> list[int]:
+    """Create a flavor (no-op if the same one exists)."""
+    existing, version = load_flavor(store, spec.flavorid)
+    events = flavor.create(existing, spec)
+    return store.append(Batch(ids.flavor_stream(spec.flavorid), spec.flavorid, version, events),
+                        context=context)
+
+
+def bootstrap(store: EventStore, *, timestamp: str) -> None:
+    """Record the default flavors and image once; running it again records nothing."""
+    context = Context(actor=Actor(agent="bootstrap"), timestamp=timestamp)
+    for spec in DEFAULT_FLAVORS:
+        create_flavor(store, spec, context=context)
+    image_stream = uuid.UUID(DEFAULT_IMAGE_ID)
+    if not store.load(image_stream):
+        image = ImageRegistered(image_id=DEFAULT_IMAGE_ID, name=DEFAULT_IMAGE_NAME)
+        store.append(Batch(image_stream, DEFAULT_IMAGE_ID, 0, [image]), context=context)

@@ -1,0 +1,82 @@
+"""Instance use cases: load, decide, save. Shared by the API, scheduler and conductor."""
+
+import uuid
+
+from cloud.adapters.eventstore import Batch, EventStore
+from cloud.domain import host, ids, instance
+from cloud.domain.envelope import Context
+from cloud.domain.errors import NotFound
+from cloud.domain.events import Event, Fault, FlavorSpec
+from cloud.services.repository import load_host, load_instance
+
+
+def _save(store: EventStore, instance_id: str, version: int, events: list[Event],
+          context: Context, *extra: Batch) -> list[int]:
+    batch = Batch(uuid.UUID(instance_id), instance_id, version, events)
+    return store.append(batch, *extra, context=context)
+
+
+def _existing(store: EventStore, instance_id: str) -> tuple[instance.Instance, int]:
+    state, version = load_instance(store, instance_id)
+    if state is None:
+        raise NotFound("Instance", instance_id)
+    return state, version
+
+
+def create(store: EventStore, *, name: str, flavor: FlavorSpec, image_ref: str,
+           context: Context, **options: object) -> tuple[str, list[int]]:
+    """Record a new server request; returns its id and the log positions written."""
+    instance_id = str(uuid.uuid4())
+    events = instance.request(
+        instance_id, name=name, flavor=flavor, image_ref=image_ref,
+        project_id=context.actor.project_id or "", user_id=context.actor.user_id or "",
+        **options)  # type: ignore[arg-type]
+    return instance_id, _save(store, instance_id, 0, events, context)
+
+
+def delete(store: EventStore, instance_id: str, *, context: Context) -> list[int]:
+    """Ask for a server to be deleted (finished at once when no host holds it)."""
+    state, version = _existing(store, instance_id)
+    return _save(store, instance_id, version, instance.request_delete(state), context)
+
+
+def schedule(store: EventStore, instance_id: str, *, host_name: str,
+             context: Context) -> list[int]:
+    """Record the placement chosen by the scheduler (the claim is already saved)."""
+    state, version = _existing(store, instance_id)
+    return _save(store, instance_id, version,
+                 instance.schedule(state, host=host_name, node=host_name), context)
+
+
+def spawned(store: EventStore, instance_id: str, *, host_name: str, power_state: int,
+            context: Context) -> list[int]:
+    """A compute agent reports the guest running."""
+    state, version = _existing(store, instance_id)
+    events = instance.spawned(state, host=host_name, power_state=power_state)
+    return _save(store, instance_id, version, events, context)
+
+
+def fail(store: EventStore, instance_id: str, *, fault: Fault, context: Context,
+         host_name: str | None = None) -> list[int]:
+    """The build failed: the server goes to ERROR and its claim is given back."""
+    state, version = _existing(store, instance_id)
+    events = instance.fail(state, fault=fault, host=host_name)
+    release = _release(store, state.host, instance_id) if events else []
+    return _save(store, instance_id, version, events, context, *release)
+
+
+def deleted(store: EventStore, instance_id: str, *, host_name: str | None,
+            context: Context) -> list[int]:
+    """The host destroyed the guest: the server is gone and its claim given back."""
+    state, version = _existing(store, instance_id)
+    events = instance.deleted(state, host=host_name)
+    release = _release(store, state.host, instance_id) if events else []
+    return _save(store, instance_id, version, events, context, *release)
+
+
+def _release(store: EventStore, host_name: str | None, instance_id: str) -> list[Batch]:
+    if host_name is None:
+        return []
+    current, version = load_host(store, host_name)
+    events = host.release(current, instance_id=instance_id)
+    return [Batch(ids.host_stream(host_name), host_name, version, events)] if events else []

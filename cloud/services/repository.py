@@ -1,0 +1,31 @@
+"""Load aggregates by folding their streams; the one place that knows each evolve."""
+
+import uuid
+
+from cloud.adapters.eventstore import EventStore
+from cloud.domain import flavor, host, ids, instance
+from cloud.domain.events import FlavorSpec
+
+
+def load_instance(store: EventStore, instance_id: str) -> tuple[instance.Instance | None, int]:
+    """The instance and its version (0 if it never existed)."""
+    state, version = None, 0
+    for envelope in store.load(uuid.UUID(instance_id)):
+        state, version = instance.evolve(state, instance_id, envelope.data), envelope.version
+    return state, version
+
+
+def load_host(store: EventStore, name: str) -> tuple[host.Host, int]:
+    """The host and its version (an empty host at version 0 if never registered)."""
+    state, version = host.Host(name=name), 0
+    for envelope in store.load(ids.host_stream(name)):
+        state, version = host.evolve(state, name, envelope.data), envelope.version
+    return state, version
+
+
+def load_flavor(store: EventStore, flavorid: str) -> tuple[FlavorSpec | None, int]:
+    """The flavor and its version."""
+    state, version = None, 0
+    for envelope in store.load(ids.flavor_stream(flavorid)):
+        state, version = flavor.evolve(state, envelope.data), envelope.version
+    return state, version

