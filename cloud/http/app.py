@@ -1,0 +1,62 @@
+"""The compute API application: Nova's v2.1 REST API under ``/compute``."""
+
+from litestar import Litestar, Request, Router
+from litestar.datastructures import MutableScopeHeaders
+from litestar.di import Provide
+from litestar.types import Message, Scope
+
+from cloud.adapters.eventstore import EventStore
+from cloud.http import flavors, microversions, servers, versions
+from cloud.http.context import Backend, request_id
+from cloud.http.faults import handle_exception
+from cloud.http.views import Links
+from cloud.projections.queries import ReadModels
+
+REQUEST_ID_HEADERS = ("x-openstack-request-id", "x-compute-request-id")
+
+
+async def negotiate_version(request: Request) -> None:
+    """Record the microversion asked for, refusing malformed or unsupported ones."""
+    version = microversions.requested(request.headers)
+    request.scope.setdefault("state", {})[microversions.STATE_KEY] = version
+
+
+async def add_standard_headers(message: Message, scope: Scope) -> None:
+    """Every response, errors included, names its request and microversion."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    rid = request_id(scope)  # type: ignore[arg-type]
+    for name in REQUEST_ID_HEADERS:
+        headers[name] = rid
+    version = microversions.negotiated(scope)  # type: ignore[arg-type]
+    for name, value in microversions.response_headers(version).items():
+        headers[name] = value
+
+
+def _v21_router() -> Router:
+    return Router(
+        path="/compute/v2.1",
+        before_request=negotiate_version,
+        route_handlers=[
+            versions.show_v21,
+            flavors.list_flavors, flavors.list_flavors_detail, flavors.show_flavor,
+            servers.create_server, servers.list_servers, servers.list_servers_detail,
+            servers.show_server, servers.delete_server,
+        ],
+    )
+
+
+def create_app(*, store: EventStore, read_models: ReadModels,
+               public_url: str = "http://127.0.0.1:8774") -> Litestar:
+    """The ASGI app serving the compute API from the given log and read models."""
+    backend = Backend(store=store, read_models=read_models, links=Links(public_url))
+    return Litestar(
+        route_handlers=[Router(path="/compute", route_handlers=[versions.list_versions]),
+                        _v21_router()],
+        dependencies={"backend": Provide(lambda: backend, use_cache=True,
+                                         sync_to_thread=False)},
+        exception_handlers={Exception: handle_exception},
+        before_send=[add_standard_headers],
+        openapi_config=None,
+    )

@@ -1,0 +1,130 @@
+"""Request bodies as msgspec Structs (Nova's JSON as of 2.1) and their decoding."""
+
+import base64
+import binascii
+import uuid
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from cloud.http.faults import BadRequest
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+MetadataKey = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+MetadataValue = Annotated[str, msgspec.Meta(max_length=255)]
+Count = Annotated[int, msgspec.Meta(ge=1)] | Annotated[str, msgspec.Meta(pattern=r"^[0-9]+$")]
+
+
+class NetworkRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    uuid: str | None = None
+    port: str | None = None
+    fixed_ip: str | None = None
+
+
+class SecurityGroupRef(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Name
+
+
+class ServerCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``body["server"]`` of ``POST /servers``; fields we accept but ignore are marked."""
+
+    name: Name
+    flavor_ref: Annotated[str, msgspec.Meta(min_length=1)] | int = msgspec.field(
+        name="flavorRef")
+    image_ref: str = msgspec.field(name="imageRef")
+    metadata: dict[MetadataKey, MetadataValue] = {}
+    availability_zone: Name | None = None
+    key_name: Name | None = None
+    min_count: Count = 1
+    max_count: Count = 1
+    admin_pass: str | None = msgspec.field(default=None, name="adminPass")
+    # Accepted for compatibility, without effect until networking, volumes and
+    # config drives exist.
+    networks: Literal["auto", "none"] | list[NetworkRequest] | None = None
+    security_groups: list[SecurityGroupRef] | None = None
+    user_data: Annotated[str, msgspec.Meta(max_length=65535)] | None = None
+    block_device_mapping_v2: list[dict[str, Any]] | None = None
+    config_drive: bool | str | None = None
+    personality: list[dict[str, Any]] | None = None
+    disk_config: Literal["AUTO", "MANUAL"] | None = msgspec.field(
+        default=None, name="OS-DCF:diskConfig")
+    access_ipv4: str | None = msgspec.field(default=None, name="accessIPv4")
+    access_ipv6: str | None = msgspec.field(default=None, name="accessIPv6")
+
+
+class CreateServerBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    server: ServerCreate
+    scheduler_hints: dict[str, Any] | None = msgspec.field(
+        default=None, name="OS-SCH-HNT:scheduler_hints")
+    legacy_scheduler_hints: dict[str, Any] | None = msgspec.field(
+        default=None, name="os:scheduler_hints")
+
+
+_create_decoder = msgspec.json.Decoder(CreateServerBody)
+
+
+def _decode(decoder: msgspec.json.Decoder, body: bytes) -> Any:
+    if not body.strip():
+        raise BadRequest("The request body is empty; a JSON object is required.")
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as error:
+        raise BadRequest(f"Invalid input for the request body: {error}") from None
+    except msgspec.DecodeError as error:
+        raise BadRequest(f"Malformed request body: {error}") from None
+
+
+def decode_create_server(body: bytes) -> ServerCreate:
+    """The server to create, or 400 with the reason the body cannot be accepted."""
+    server = _decode(_create_decoder, body).server
+    _check_name(server.name)
+    _check_image_ref(server.image_ref)
+    _check_counts(server)
+    _check_user_data(server.user_data)
+    _check_block_devices(server.block_device_mapping_v2 or [])
+    return server
+
+
+def _check_name(name: str) -> None:
+    if name != name.strip():
+        raise BadRequest("Invalid input for field/attribute name: leading or trailing"
+                         " whitespace is not allowed.")
+
+
+def _check_image_ref(image_ref: str) -> None:
+    if not image_ref:
+        raise BadRequest("imageRef is required: booting from a volume is not supported.")
+    try:
+        uuid.UUID(image_ref)
+    except ValueError:
+        raise BadRequest(f"Invalid input for field/attribute imageRef. Value: {image_ref}."
+                         f" '{image_ref}' is not a 'uuid'") from None
+
+
+def _check_counts(server: ServerCreate) -> None:
+    if int(server.min_count) != 1 or int(server.max_count) != 1:
+        raise BadRequest("Only one server per request is supported: min_count and"
+                         " max_count must be 1.")
+
+
+def _check_user_data(user_data: str | None) -> None:
+    if user_data is None:
+        return
+    try:
+        base64.b64decode(user_data, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("Invalid input for field/attribute user_data: it is not valid"
+                         " base64.") from None
+
+
+def _check_block_devices(mappings: list[dict[str, Any]]) -> None:
+    """Image and blank disks on the host are fine; anything needing a volume is not."""
+    for mapping in mappings:
+        if mapping.get("destination_type") == "volume" or mapping.get("source_type") in (
+                "volume", "snapshot"):
+            raise BadRequest("Block device mappings with volumes are not supported.")
+
+
+def flavor_id(flavor_ref: str | int) -> str:
+    """The flavor id in a flavorRef, which may be a bare id or a link to the flavor."""
+    return str(flavor_ref).rstrip("/").rsplit("/", 1)[-1]
