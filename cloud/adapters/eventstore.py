@@ -6,6 +6,7 @@ byte for byte what the relay publishes on NATS.
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import msgspec
@@ -55,6 +56,8 @@ class EventStore:
         self.datastore = datastore_from_url(url, pool_size=pool_size)
         self.recorder = PostgresApplicationRecorder(self.datastore,
                                                     events_table_name=EVENTS_TABLE)
+        # Folded aggregate states by stream, kept by callers that re-read hot streams.
+        self.folded: dict[uuid.UUID, tuple[Any, int]] = {}
 
     def create_tables(self) -> None:
         """Create the event table (idempotent)."""
@@ -63,9 +66,10 @@ class EventStore:
     def close(self) -> None:
         self.datastore.close()
 
-    def load(self, stream_id: uuid.UUID) -> list[Envelope]:
-        """All events of one stream, oldest first."""
-        return [wire.decode(stored.state) for stored in self.recorder.select_events(stream_id)]
+    def load(self, stream_id: uuid.UUID, *, after_version: int = 0) -> list[Envelope]:
+        """The events of one stream past a version, oldest first."""
+        stored = self.recorder.select_events(stream_id, gt=after_version or None)
+        return [wire.decode(event.state) for event in stored]
 
     def append(self, *batches: Batch, context: Context) -> list[int]:
         """Save every batch in one transaction; returns the new log positions.

@@ -23,6 +23,14 @@ _POWER = {
 }
 
 
+def _quiet(_context: object, _error: object) -> None:
+    # libvirt prints every error to stderr by default; we raise and log our own.
+    return None
+
+
+libvirt.registerErrorHandler(_quiet, None)
+
+
 class LibvirtDriver:
     """Drives one libvirt connection (``test:///default`` in tests, ``qemu:///system``)."""
 

@@ -7,12 +7,15 @@ handlers alive with ``in_progress``, and turn the outcome into ack / nak / term.
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
+
+from cloud.domain.errors import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,10 @@ class Runtime:
         except Retry as retry:
             log.info("retrying %s in %.1fs: %s", msg.subject, retry.delay, retry)
             await msg.nak(delay=retry.delay)
+        except Conflict as conflict:
+            # Lost a race on an aggregate's version: decide again soon, on fresh state.
+            log.info("conflict on %s: %s", msg.subject, conflict)
+            await msg.nak(delay=random.uniform(0.05, 0.5))
         except Drop as drop:
             log.error("dropping %s: %s", msg.subject, drop)
             await msg.term()

@@ -3,17 +3,18 @@
 import uuid
 
 from cloud.adapters.eventstore import Batch, EventStore
-from cloud.domain import host, ids, instance
+from cloud.domain import instance, states
 from cloud.domain.envelope import Context
 from cloud.domain.errors import NotFound
 from cloud.domain.events import Event, Fault, FlavorSpec
-from cloud.services.repository import load_host, load_instance
+from cloud.services import hosts
+from cloud.services.repository import load_instance
 
 
 def _save(store: EventStore, instance_id: str, version: int, events: list[Event],
-          context: Context, *extra: Batch) -> list[int]:
-    batch = Batch(uuid.UUID(instance_id), instance_id, version, events)
-    return store.append(batch, *extra, context=context)
+          context: Context) -> list[int]:
+    return store.append(Batch(uuid.UUID(instance_id), instance_id, version, events),
+                        context=context)
 
 
 def _existing(store: EventStore, instance_id: str) -> tuple[instance.Instance, int]:
@@ -61,8 +62,10 @@ def fail(store: EventStore, instance_id: str, *, fault: Fault, context: Context,
     """The build failed: the server goes to ERROR and its claim is given back."""
     state, version = _existing(store, instance_id)
     events = instance.fail(state, fault=fault, host=host_name)
-    release = _release(store, state.host, instance_id) if events else []
-    return _save(store, instance_id, version, events, context, *release)
+    positions = _save(store, instance_id, version, events, context)
+    if events or state.vm_state == states.ERROR:
+        _release(store, state, context)
+    return positions
 
 
 def deleted(store: EventStore, instance_id: str, *, host_name: str | None,
@@ -70,13 +73,14 @@ def deleted(store: EventStore, instance_id: str, *, host_name: str | None,
     """The host destroyed the guest: the server is gone and its claim given back."""
     state, version = _existing(store, instance_id)
     events = instance.deleted(state, host=host_name)
-    release = _release(store, state.host, instance_id) if events else []
-    return _save(store, instance_id, version, events, context, *release)
+    positions = _save(store, instance_id, version, events, context)
+    if events or state.vm_state == states.DELETED:
+        _release(store, state, context)
+    return positions
 
 
-def _release(store: EventStore, host_name: str | None, instance_id: str) -> list[Batch]:
-    if host_name is None:
-        return []
-    current, version = load_host(store, host_name)
-    events = host.release(current, instance_id=instance_id)
-    return [Batch(ids.host_stream(host_name), host_name, version, events)] if events else []
+def _release(store: EventStore, state: instance.Instance, context: Context) -> None:
+    # A second transaction: if we die before it, the report is redelivered, the instance
+    # decision is then empty, and this release (idempotent) runs again.
+    if state.host is not None:
+        hosts.release(store, state.host, instance_id=state.id, context=context)

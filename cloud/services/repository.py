@@ -16,10 +16,16 @@ def load_instance(store: EventStore, instance_id: str) -> tuple[instance.Instanc
 
 
 def load_host(store: EventStore, name: str) -> tuple[host.Host, int]:
-    """The host and its version (an empty host at version 0 if never registered)."""
-    state, version = host.Host(name=name), 0
-    for envelope in store.load(ids.host_stream(name)):
+    """The host and its version (an empty host at version 0 if never registered).
+
+    Hosts are long-lived, busy streams: the store keeps the folded state in memory and
+    only the events past it are read. A stale entry costs a version conflict, no more.
+    """
+    stream = ids.host_stream(name)
+    state, version = store.folded.get(stream, (host.Host(name=name), 0))
+    for envelope in store.load(stream, after_version=version):
         state, version = host.evolve(state, name, envelope.data), envelope.version
+    store.folded[stream] = (state, version)
     return state, version
 
 

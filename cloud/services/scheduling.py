@@ -45,7 +45,8 @@ def schedule(store: EventStore, read_models: ReadModels, instance_id: str, *,
         try:
             hosts.claim(store, host_name, instance_id=instance_id, resources=want,
                         ratios=ratios, context=context)
-        except (HostFull, Conflict) as refused:
+        except HostFull as refused:
+            # The projection lagged behind the aggregate: try the next host.
             log.info("claim on %s refused: %s", host_name, refused)
             continue
         return _record(store, instance_id, host_name, context)
@@ -69,7 +70,8 @@ def _no_valid_host(store: EventStore, instance_id: str, plan: Placement,
                    context: Context) -> None:
     message = plan.explain()
     if plan.hosts:
-        message += f" Claims refused on {len(plan.hosts)} hosts that passed the filters."
+        message = (f"No valid host was found. {len(plan.hosts)} hosts passed the filters"
+                   " but had no room left when claimed.")
     fault = Fault(code=500, message=message,
                   details=", ".join(f"{k}={v}" for k, v in plan.removed.items()))
     # A Conflict here propagates: the message is redelivered and decided again.
