@@ -5,7 +5,7 @@ import psycopg
 from cloud.adapters import bus
 from cloud.adapters.eventstore import EventStore
 from cloud.projections import projector
-from cloud.projections.schema import READ_MODEL_DDL, SERVICES_DDL
+from cloud.projections import registry
 from cloud.services import catalog
 from cloud.util import utcnow
 
@@ -16,8 +16,9 @@ def db_sync(database_url: str) -> None:
     try:
         store.create_tables()
         with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute(READ_MODEL_DDL)
-            conn.execute(SERVICES_DDL)
+            for ddl in registry.DDL:
+                if ddl.strip():
+                    conn.execute(ddl)
         catalog.bootstrap(store, timestamp=utcnow())
         with psycopg.connect(database_url, autocommit=True) as conn:
             projector.catch_up(store, conn)

@@ -45,25 +45,39 @@ def postgres_server(tmp_path_factory) -> Iterator[str]:
         yield server.url
 
 
-@pytest.fixture
-def make_database(postgres_server):
-    """Creates empty databases with the cloud's schema; drops them afterwards."""
-    created: list[str] = []
+class Databases:
+    """Creates empty databases with the cloud's schema; all dropped when the session ends."""
 
-    def make(*, schema: bool = True) -> str:
+    def __init__(self, server_url: str) -> None:
+        self.server_url = server_url
+        self.created: list[str] = []
+
+    def make(self, *, schema: bool = True) -> str:
         name = f"cloud_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(postgres_server, autocommit=True) as conn:
+        with psycopg.connect(self.server_url, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")
-        created.append(name)
-        url = postgres_server.rsplit("/", 1)[0] + f"/{name}"
+        self.created.append(name)
+        url = self.server_url.rsplit("/", 1)[0] + f"/{name}"
         if schema:
             db_sync(url)
         return url
 
-    yield make
-    with psycopg.connect(postgres_server, autocommit=True) as conn:
-        for name in created:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    def drop_all(self) -> None:
+        with psycopg.connect(self.server_url, autocommit=True) as conn:
+            for name in self.created:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def databases(postgres_server) -> Iterator[Databases]:
+    factory = Databases(postgres_server)
+    yield factory
+    factory.drop_all()
+
+
+@pytest.fixture
+def make_database(databases):
+    return databases.make
 
 
 @pytest.fixture

@@ -130,22 +130,26 @@ class ImageRegistered(Event, frozen=True, kw_only=True):
     min_ram: int = 0
 
 
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.__name__: cls
-    for cls in (
-        InstanceRequested,
-        InstanceScheduled,
-        InstanceSpawned,
-        InstanceFailed,
-        InstanceDeleteRequested,
-        InstanceDeleted,
-        HostRegistered,
-        ResourcesClaimed,
-        ResourcesReleased,
-        FlavorCreated,
-        ImageRegistered,
-    )
-}
+# --- identity: projects, users, roles -------------------------------------------------
+
+
+# --- images ---------------------------------------------------------------------------
+
+
+# --- keypairs and quotas --------------------------------------------------------------
+
+
+def _concrete(cls: type[Event]) -> list[type[Event]]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += _concrete(sub)
+        if sub.aggregate and not sub.__subclasses__():
+            found.append(sub)
+    return found
+
+
+# Every event class defined above, by its wire name (the class name).
+EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in _concrete(Event)}
 
 
 def event_name(event: Event) -> str:

@@ -6,13 +6,21 @@ from litestar.di import Provide
 from litestar.types import Message, Scope
 
 from cloud.adapters.eventstore import EventStore
-from cloud.http import flavors, microversions, servers, versions
-from cloud.http.context import Backend, request_id
+from cloud.http import flavors, identity, images, keypairs, microversions, quotas, servers, versions
+from cloud.http.context import IDENTITY_KEY, Authenticator, Backend, NoAuth, request_id
 from cloud.http.faults import handle_exception
 from cloud.http.views import Links
 from cloud.projections.queries import ReadModels
 
 REQUEST_ID_HEADERS = ("x-openstack-request-id", "x-compute-request-id")
+
+
+def authenticate_with(authenticator: Authenticator):
+    """A before-request hook recording who the caller is (401 when nobody)."""
+    async def authenticate(request: Request) -> None:
+        request.scope.setdefault("state", {})[IDENTITY_KEY] = (
+            authenticator.authenticate(request.headers))
+    return authenticate
 
 
 async def negotiate_version(request: Request) -> None:
@@ -34,26 +42,39 @@ async def add_standard_headers(message: Message, scope: Scope) -> None:
         headers[name] = value
 
 
-def _v21_router() -> Router:
+def _v21_router(authenticator: Authenticator) -> Router:
+    authenticate = authenticate_with(authenticator)
+
+    async def before(request: Request) -> None:
+        await negotiate_version(request)
+        if request.scope["path"].rstrip("/") != "/compute/v2.1":  # version doc: no auth
+            await authenticate(request)
+
     return Router(
         path="/compute/v2.1",
-        before_request=negotiate_version,
+        before_request=before,
         route_handlers=[
             versions.show_v21,
             flavors.list_flavors, flavors.list_flavors_detail, flavors.show_flavor,
             servers.create_server, servers.list_servers, servers.list_servers_detail,
             servers.show_server, servers.delete_server,
+            *keypairs.HANDLERS, *quotas.HANDLERS,
         ],
     )
 
 
 def create_app(*, store: EventStore, read_models: ReadModels,
-               public_url: str = "http://127.0.0.1:8774") -> Litestar:
-    """The ASGI app serving the compute API from the given log and read models."""
+               public_url: str = "http://127.0.0.1:8774",
+               authenticator: Authenticator | None = None) -> Litestar:
+    """The ASGI app serving the compute API from the given log and read models.
+
+    Without an authenticator every request is trusted as ``NoAuth`` describes.
+    """
+    authenticator = authenticator or NoAuth()
     backend = Backend(store=store, read_models=read_models, links=Links(public_url))
     return Litestar(
         route_handlers=[Router(path="/compute", route_handlers=[versions.list_versions]),
-                        _v21_router()],
+                        _v21_router(authenticator), *identity.ROUTERS, *images.ROUTERS],
         dependencies={"backend": Provide(lambda: backend, use_cache=True,
                                          sync_to_thread=False)},
         exception_handlers={Exception: handle_exception},

@@ -1,9 +1,9 @@
 """Who is asking, under which request id, and what the handlers work with."""
 
 import uuid
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from litestar import Request
 from litestar.di import NamedDependency
@@ -14,21 +14,48 @@ from cloud.http.views import Links
 from cloud.projections.queries import ReadModels
 from cloud.util import utcnow
 
-# No authentication yet: every caller is this admin (identity arrives in a later issue).
-ANONYMOUS_PROJECT = "admin"
-ANONYMOUS_USER = "admin"
-
 REQUEST_ID_KEY = "request_id"
+IDENTITY_KEY = "identity"
 
 
 @dataclass(frozen=True)
 class Identity:
+    """The authenticated caller: who, in which project, with which roles."""
+
     user_id: str
     project_id: str
-    is_admin: bool
+    roles: frozenset[str]
+    user_name: str = ""
+    project_name: str = ""
+    domain_id: str = "default"
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    @property
+    def can_write(self) -> bool:
+        """Members and admins act; readers only look."""
+        return self.is_admin or "member" in self.roles
 
 
-ANONYMOUS = Identity(user_id=ANONYMOUS_USER, project_id=ANONYMOUS_PROJECT, is_admin=True)
+class Authenticator(Protocol):
+    """Turns a request's credentials into an Identity, or raises Unauthorized (401)."""
+
+    def authenticate(self, headers: Mapping[str, str]) -> Identity: ...
+
+
+class NoAuth:
+    """Nova's ``noauth2`` for development and tests: trusts ``X-Auth-User``,
+    ``X-Auth-Project-Id`` and ``X-Roles`` headers, defaulting to an admin."""
+
+    def authenticate(self, headers: Mapping[str, str]) -> Identity:
+        user = headers.get("x-auth-user") or "admin"
+        project = headers.get("x-auth-project-id") or user
+        roles = headers.get("x-roles") or "admin,member,reader"
+        return Identity(user_id=user, project_id=project, user_name=user,
+                        project_name=project,
+                        roles=frozenset(r.strip() for r in roles.split(",") if r.strip()))
 
 
 @dataclass(frozen=True)
@@ -53,8 +80,8 @@ def request_id(scope: MutableMapping[str, Any]) -> str:
 
 
 def identity(request: Request) -> Identity:
-    """The caller (always the anonymous admin until authentication lands)."""
-    return ANONYMOUS
+    """The caller, as authenticated for this request by the app's Authenticator."""
+    return request.scope["state"][IDENTITY_KEY]  # type: ignore[index]
 
 
 def service_context(request: Request) -> Context:

@@ -47,6 +47,14 @@ class BadRequest(ApiFault):
     status = 400
 
 
+class Unauthorized(ApiFault):
+    status = 401
+
+
+class Forbidden(ApiFault):
+    status = 403
+
+
 class ItemNotFound(ApiFault):
     status = 404
 

@@ -10,7 +10,7 @@ import threading
 import psycopg
 
 from cloud.adapters.eventstore import EVENTS_TABLE, EventStore, Recorded
-from cloud.projections.folds import FOLDS
+from cloud.projections.registry import FOLDS
 
 log = logging.getLogger(__name__)
 NAME = "read_models"

@@ -10,7 +10,6 @@ from cloud.domain import states
 from cloud.domain.envelope import Actor, Context
 from cloud.domain.events import Fault
 from cloud.services import hosts, instances
-from cloud.services.repository import load_instance
 
 
 def context_of(report: r.Report, timestamp: str) -> Context:

@@ -4,7 +4,6 @@ import re
 import threading
 import uuid
 
-import psycopg
 import pytest
 from litestar.testing import TestClient
 
@@ -12,11 +11,8 @@ from cloud.adapters.eventstore import EventStore
 from cloud.http.app import create_app
 from cloud.projections import projector
 from cloud.projections.queries import ReadModels
-from cloud.projections.schema import READ_MODEL_DDL, SERVICES_DDL
 from cloud.services import catalog
-from cloud.util import utcnow
 
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PUBLIC_URL = "http://cloud.test:8774"
 API = "/compute/v2.1"
 IMAGE = catalog.DEFAULT_IMAGE_ID
@@ -24,25 +20,13 @@ REQUEST_ID = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-
 
 
 @pytest.fixture(scope="module")
-def database_url():
-    name = f"cloud_test_http_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def database_url(databases):
+    return databases.make()
 
 
 @pytest.fixture(scope="module")
 def store(database_url):
     store = EventStore(database_url)
-    store.create_tables()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(READ_MODEL_DDL)
-        conn.execute(SERVICES_DDL)
-    catalog.bootstrap(store, timestamp=utcnow())
-    with psycopg.connect(database_url) as conn:
-        projector.catch_up(store, conn)
     yield store
     store.close()
 

@@ -1,0 +1,3 @@
+"""Glance v2 (minimal) under ``/image``: filled in by the image work."""
+
+ROUTERS: list = []

@@ -1,0 +1,3 @@
+"""``/os-keypairs``: filled in by the keypair work."""
+
+HANDLERS: list = []
