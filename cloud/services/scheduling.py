@@ -10,7 +10,7 @@ from cloud.domain.envelope import Context
 from cloud.domain.errors import Conflict, HostFull
 from cloud.domain.events import Fault
 from cloud.domain.host import Claim, Ratios
-from cloud.domain.placement import HostView, Placement, place
+from cloud.domain.placement import HostView, Placement, RequestSpec, SchedulerConfig, place
 from cloud.projections.queries import ReadModels
 from cloud.services import hosts, instances
 from cloud.services.repository import load_instance
@@ -31,7 +31,8 @@ def host_views(read_models: ReadModels, now: dt.datetime) -> list[HostView]:
 
 
 def schedule(store: EventStore, read_models: ReadModels, instance_id: str, *,
-             context: Context, ratios: Ratios = Ratios()) -> str | None:
+             context: Context, config: SchedulerConfig = SchedulerConfig(),
+             ratios: Ratios = Ratios()) -> str | None:
     """Place the instance; returns the host, or None when it failed or needs no work."""
     state, _ = load_instance(store, instance_id)
     if state is None or state.task_state != states.SCHEDULING:
@@ -40,7 +41,9 @@ def schedule(store: EventStore, read_models: ReadModels, instance_id: str, *,
                  disk_gb=state.flavor.disk + state.flavor.ephemeral)
     # A claim left by an attempt that crashed before recording the placement is reused.
     held = read_models.claims_of(instance_id)
-    plan = place(want, host_views(read_models, dt.datetime.now(dt.UTC)))
+    spec = RequestSpec(instance_id=instance_id, want=want, project_id=state.project_id,
+                       image_id=state.image_ref)
+    plan = place(spec, host_views(read_models, dt.datetime.now(dt.UTC)), config)
     for host_name in held or plan.hosts:
         try:
             hosts.claim(store, host_name, instance_id=instance_id, resources=want,
