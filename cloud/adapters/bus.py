@@ -63,7 +63,8 @@ async def ensure_streams(js: JetStreamContext) -> None:
         retention=RetentionPolicy.WORK_QUEUE, duplicate_window=DEDUPE_WINDOW))
     await js.add_consumer(EVENTS_STREAM, ConsumerConfig(
         durable_name=SCHEDULER_CONSUMER, ack_policy=AckPolicy.EXPLICIT, ack_wait=30,
-        filter_subject="cloud.events.instance.*.InstanceRequested",
+        filter_subjects=["cloud.events.instance.*.InstanceRequested",
+                         "cloud.events.instance.*.InstanceRescheduled"],
         deliver_policy=DeliverPolicy.ALL, max_ack_pending=1000))
     await js.add_consumer(REPORTS_STREAM, ConsumerConfig(
         durable_name=CONDUCTOR_CONSUMER, ack_policy=AckPolicy.EXPLICIT, ack_wait=30,

@@ -72,6 +72,14 @@ class InstanceFailed(InstanceEvent, frozen=True, kw_only=True):
     host: str | None = None
 
 
+class InstanceRescheduled(InstanceEvent, frozen=True, kw_only=True):
+    """A spawn failed on ``failed_host``; the instance goes back to the scheduler."""
+
+    failed_host: str
+    attempt: int
+    reason: str
+
+
 class InstanceDeleteRequested(InstanceEvent, frozen=True, kw_only=True):
     routed: ClassVar[bool] = True
     host: str | None = None
@@ -131,6 +139,110 @@ class ImageRegistered(Event, frozen=True, kw_only=True):
 
 
 # --- identity: projects, users, roles -------------------------------------------------
+# Secrets never enter the log: a password change is recorded as the fact that it changed.
+
+
+class ProjectEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "project"
+
+
+class ProjectCreated(ProjectEvent, frozen=True, kw_only=True):
+    project_id: str
+    name: str
+    domain_id: str
+    description: str = ""
+    enabled: bool = True
+
+
+class ProjectUpdated(ProjectEvent, frozen=True, kw_only=True):
+    """The project's name and description after the change."""
+
+    name: str
+    description: str = ""
+
+
+class ProjectEnabled(ProjectEvent, frozen=True, kw_only=True):
+    pass
+
+
+class ProjectDisabled(ProjectEvent, frozen=True, kw_only=True):
+    pass
+
+
+class ProjectDeleted(ProjectEvent, frozen=True, kw_only=True):
+    pass
+
+
+class UserEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "user"
+
+
+class UserCreated(UserEvent, frozen=True, kw_only=True):
+    user_id: str
+    name: str
+    domain_id: str
+    default_project_id: str | None = None
+    email: str | None = None
+    description: str | None = None
+    enabled: bool = True
+
+
+class UserUpdated(UserEvent, frozen=True, kw_only=True):
+    """The user's attributes after the change (never the password)."""
+
+    name: str
+    default_project_id: str | None = None
+    email: str | None = None
+    description: str | None = None
+
+
+class UserEnabled(UserEvent, frozen=True, kw_only=True):
+    pass
+
+
+class UserDisabled(UserEvent, frozen=True, kw_only=True):
+    pass
+
+
+class UserPasswordChanged(UserEvent, frozen=True, kw_only=True):
+    pass
+
+
+class RoleGranted(UserEvent, frozen=True, kw_only=True):
+    project_id: str
+    role_id: str
+
+
+class RoleRevoked(UserEvent, frozen=True, kw_only=True):
+    project_id: str
+    role_id: str
+
+
+class UserDeleted(UserEvent, frozen=True, kw_only=True):
+    pass
+
+
+class RoleCreated(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "role"
+    role_id: str
+    name: str
+
+
+class NameEvent(Event, frozen=True, kw_only=True):
+    """The index that keeps user and project names unique within a domain."""
+
+    aggregate: ClassVar[str] = "name"
+
+
+class NameClaimed(NameEvent, frozen=True, kw_only=True):
+    kind: str
+    domain_id: str
+    name: str
+    owner_id: str
+
+
+class NameReleased(NameEvent, frozen=True, kw_only=True):
+    owner_id: str
 
 
 # --- images ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from cloud.domain.events import (
     InstanceDeleteRequested,
     InstanceFailed,
     InstanceRequested,
+    InstanceRescheduled,
     InstanceScheduled,
     InstanceSpawned,
 )
@@ -28,6 +29,8 @@ class Instance(msgspec.Struct, frozen=True, kw_only=True):
     task_state: str | None = states.SCHEDULING
     power_state: int = states.NOSTATE
     host: str | None = None
+    availability_zone: str | None = None
+    failed_hosts: tuple[str, ...] = ()
 
 
 # --- decide: state + intent -> events (raises when the intent is refused) -------------
@@ -68,6 +71,21 @@ def fail(instance: Instance, *, fault: Fault, host: str | None = None) -> list[E
     return [InstanceFailed(fault=fault, host=instance.host)]
 
 
+def spawn_failed(instance: Instance, *, host: str, reason: str,
+                 max_attempts: int) -> list[Event]:
+    """A host could not spawn the guest: try another host, or give up after max_attempts."""
+    if instance.task_state != states.SPAWNING or instance.host != host:
+        return []
+    attempt = len(instance.failed_hosts) + 1
+    if attempt < max_attempts:
+        return [InstanceRescheduled(failed_host=host, attempt=attempt, reason=reason)]
+    tried = ", ".join((*instance.failed_hosts, host))
+    return [InstanceFailed(host=host, fault=Fault(
+        code=500, message=f"Exceeded maximum number of retries. Exhausted all hosts"
+                          f" available for retrying build failures for instance"
+                          f" {instance.id}.", details=f"tried {tried}; last: {reason}"))]
+
+
 def request_delete(instance: Instance) -> list[Event]:
     """A user deletes the server: a host must tear it down, unless it never had one."""
     if instance.vm_state == states.DELETED:
@@ -93,13 +111,14 @@ def evolve(instance: Instance | None, instance_id: str, event: Event) -> Instanc
     """Apply one recorded event."""
     if isinstance(event, InstanceRequested):
         return Instance(id=instance_id, name=event.name, project_id=event.project_id,
-                        user_id=event.user_id, flavor=event.flavor, image_ref=event.image_ref)
+                        user_id=event.user_id, flavor=event.flavor, image_ref=event.image_ref,
+                        availability_zone=event.availability_zone)
     if instance is None:
         return None
-    return msgspec.structs.replace(instance, **_changes(event))
+    return msgspec.structs.replace(instance, **_changes(instance, event))
 
 
-def _changes(event: Event) -> dict[str, object]:
+def _changes(instance: Instance, event: Event) -> dict[str, object]:
     match event:
         case InstanceScheduled(host=host):
             return {"host": host, "task_state": states.SPAWNING}
@@ -107,6 +126,9 @@ def _changes(event: Event) -> dict[str, object]:
             return {"vm_state": states.ACTIVE, "task_state": None, "power_state": power_state}
         case InstanceFailed():
             return {"vm_state": states.ERROR, "task_state": None}
+        case InstanceRescheduled(failed_host=failed_host):
+            return {"host": None, "task_state": states.SCHEDULING,
+                    "failed_hosts": (*instance.failed_hosts, failed_host)}
         case InstanceDeleteRequested():
             return {"task_state": states.DELETING}
         case InstanceDeleted():

@@ -40,6 +40,15 @@ def instance_spawned(cur: Cursor, env: Envelope) -> None:
     e: ev.InstanceSpawned = env.data  # type: ignore[assignment]
     _touch(cur, env, "vm_state = %s, task_state = NULL, power_state = %s, launched_at = %s",
            states.ACTIVE, e.power_state, env.timestamp)
+    # A build that works puts its host back in rotation (Nova's build-failure counter).
+    cur.execute("UPDATE hosts SET failed_builds = 0 WHERE name = %s", (e.host,))
+
+
+def instance_rescheduled(cur: Cursor, env: Envelope) -> None:
+    e: ev.InstanceRescheduled = env.data  # type: ignore[assignment]
+    _touch(cur, env, "host = NULL, node = NULL, task_state = %s", states.SCHEDULING)
+    cur.execute("UPDATE hosts SET failed_builds = failed_builds + 1 WHERE name = %s",
+                (e.failed_host,))
 
 
 def instance_failed(cur: Cursor, env: Envelope) -> None:
@@ -48,6 +57,9 @@ def instance_failed(cur: Cursor, env: Envelope) -> None:
              "created": env.timestamp}
     _touch(cur, env, "vm_state = %s, task_state = NULL, fault = %s",
            states.ERROR, _json(fault).decode())
+    if e.host:
+        cur.execute("UPDATE hosts SET failed_builds = failed_builds + 1 WHERE name = %s",
+                    (e.host,))
 
 
 def instance_delete_requested(cur: Cursor, env: Envelope) -> None:
@@ -114,6 +126,7 @@ FOLDS: dict[str, Fold] = {
     "InstanceScheduled": instance_scheduled,
     "InstanceSpawned": instance_spawned,
     "InstanceFailed": instance_failed,
+    "InstanceRescheduled": instance_rescheduled,
     "InstanceDeleteRequested": instance_delete_requested,
     "InstanceDeleted": instance_deleted,
     "HostRegistered": host_registered,

@@ -61,8 +61,10 @@ CREATE TABLE IF NOT EXISTS hosts (
     memory_mb_used int NOT NULL DEFAULT 0,
     disk_gb_used int NOT NULL DEFAULT 0,
     running_vms int NOT NULL DEFAULT 0,
+    failed_builds int NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL
 );
+ALTER TABLE hosts ADD COLUMN IF NOT EXISTS failed_builds int NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS host_claims (
     host text NOT NULL,
     instance_id uuid NOT NULL,

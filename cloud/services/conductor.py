@@ -36,8 +36,8 @@ def apply(store: EventStore, report: r.Report, context: Context) -> None:
             instances.spawned(store, report.instance_id, host_name=report.host,
                               power_state=report.power_state, context=context)
         case r.SpawnFailed():
-            instances.fail(store, report.instance_id, host_name=report.host, context=context,
-                           fault=Fault(code=500, message=report.message))
+            instances.spawn_failed(store, report.instance_id, host_name=report.host,
+                                   reason=report.message, context=context)
         case r.Deleted():
             instances.deleted(store, report.instance_id, host_name=report.host,
                               context=context)

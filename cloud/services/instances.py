@@ -68,6 +68,18 @@ def fail(store: EventStore, instance_id: str, *, fault: Fault, context: Context,
     return positions
 
 
+def spawn_failed(store: EventStore, instance_id: str, *, host_name: str, reason: str,
+                 context: Context, max_attempts: int = 3) -> list[int]:
+    """A host failed to spawn: reschedule elsewhere (or fail) and free that host's claim."""
+    state, version = _existing(store, instance_id)
+    events = instance.spawn_failed(state, host=host_name, reason=reason,
+                                   max_attempts=max_attempts)
+    positions = _save(store, instance_id, version, events, context)
+    if events or host_name in state.failed_hosts:
+        hosts.release(store, host_name, instance_id=instance_id, context=context)
+    return positions
+
+
 def deleted(store: EventStore, instance_id: str, *, host_name: str | None,
             context: Context) -> list[int]:
     """The host destroyed the guest: the server is gone and its claim given back."""

@@ -25,6 +25,7 @@ def host_views(read_models: ReadModels, now: dt.datetime) -> list[HostView]:
         name=row["name"], vcpus=row["vcpus"], memory_mb=row["memory_mb"],
         disk_gb=row["disk_gb"],
         up=row["last_seen_at"] is not None and now - row["last_seen_at"] < HEARTBEAT_TIMEOUT,
+        failed_builds=row["failed_builds"],
         used=Claim(vcpus=row["vcpus_used"], memory_mb=row["memory_mb_used"],
                    disk_gb=row["disk_gb_used"]),
     ) for row in read_models.hosts()]
@@ -42,7 +43,8 @@ def schedule(store: EventStore, read_models: ReadModels, instance_id: str, *,
     # A claim left by an attempt that crashed before recording the placement is reused.
     held = read_models.claims_of(instance_id)
     spec = RequestSpec(instance_id=instance_id, want=want, project_id=state.project_id,
-                       image_id=state.image_ref)
+                       image_id=state.image_ref, availability_zone=state.availability_zone,
+                       ignore_hosts=frozenset(state.failed_hosts))
     plan = place(spec, host_views(read_models, dt.datetime.now(dt.UTC)), config)
     for host_name in held or plan.hosts:
         try:
