@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -63,7 +64,9 @@ async def run_scheduler(settings: Settings) -> None:
     _stop_on_signals(stop)
     nc = await _connect(settings, "cloud-scheduler")
     store, read_models = EventStore(settings.database_url), ReadModels(settings.database_url)
-    await _until_stopped(stop, scheduler.runtime(nc.jetstream(), store, read_models))
+    config = scheduler.config_from_env(dict(os.environ))
+    await _until_stopped(stop, scheduler.runtime(nc.jetstream(), store, read_models,
+                                                 config=config))
     await _close(nc)
 
 

@@ -117,3 +117,15 @@ def test_image_properties_match_the_host():
     arm = spec(image_properties={"hw_architecture": "aarch64"})
     assert place(arm, [view("x86")]).hosts == []
     assert place(arm, [view("arm", cpu_arch="aarch64")]).hosts == ["arm"]
+
+
+def test_scheduler_config_from_the_environment():
+    from cloud.agents.scheduler import config_from_env
+    config = config_from_env({"CLOUD_SCHEDULER_FILTERS": "Compute, RAM",
+                              "CLOUD_SCHEDULER_WEIGHERS": "RAM=-1,CPU=-1"})
+    assert config.filters == ("Compute", "RAM")
+    assert config.multipliers["RAM"] == -1.0 and config.multipliers["Disk"] == 1.0
+    assert config_from_env({}) == SchedulerConfig()
+    import pytest
+    with pytest.raises(SystemExit, match="unknown scheduler filters: Nope"):
+        config_from_env({"CLOUD_SCHEDULER_FILTERS": "Nope"})
