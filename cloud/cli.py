@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     compute.add_argument("--instances-path", type=Path, default=Path(".cloud/instances"))
     manage = sub.add_parser("manage", help="schema, streams and bootstrap data")
     manage.add_argument("action", choices=["db-sync", "streams-sync"])
+    audit = sub.add_parser("audit", help="history from the event log")
+    audit.add_argument("what", choices=["server"])
+    audit.add_argument("key", help="server id or name (deleted servers too)")
+    audit.add_argument("--json", action="store_true")
     events = sub.add_parser("events", help="watch the event stream")
     events.add_argument("action", choices=["tail"])
     events.add_argument("subject", nargs="?", default="cloud.events.>")
@@ -95,7 +99,13 @@ def _events(args, settings: Settings) -> None:
     asyncio.run(tail(args.subject, args.state_dir, pretty=args.pretty))
 
 
-_COMMANDS = {"up": _up, "api": _api, "relay": _agent, "scheduler": _agent,
+def _audit(args, settings: Settings) -> None:
+    from cloud.audit import audit_server
+    audit_server(settings.database_url, args.key, as_json=args.json)
+
+
+_COMMANDS = {"audit": _audit,
+             "up": _up, "api": _api, "relay": _agent, "scheduler": _agent,
              "conductor": _agent, "projector": _agent, "compute": _agent,
              "manage": _manage, "events": _events}
 
