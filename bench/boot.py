@@ -2,8 +2,8 @@
 
     python bench/boot.py [-n 200] [--concurrency 20] [--state-dir .cloud]
 
-Reads the API URL and the read-only NATS credentials from ``<state-dir>/endpoints.json``
-(written by ``cloud up``). Latency is measured from sending the POST to the moment the
+Reads the API URL, the admin's credentials and the read-only NATS credentials from
+``<state-dir>/endpoints.json`` (written by ``cloud up``); logs in as admin for a token. Latency is measured from sending the POST to the moment the
 InstanceSpawned event of that server arrives on NATS; the wall-clock rate counts from the
 first POST to the last ACTIVE. Prints one JSON line of results.
 """
@@ -63,6 +63,19 @@ async def boot(client: httpx.AsyncClient, flavor: str, image: str, n: int,
         return server_id
 
 
+async def login(info: dict) -> tuple[str, str]:
+    """A Keystone token for the admin user, and the id of the admin project it is for."""
+    domain = {"name": info["user_domain_name"]}
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": info["admin_username"], "password": info["admin_password"],
+        "domain": domain}}}, "scope": {"project": {
+            "name": info["admin_project_name"], "domain": domain}}}}
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.post(f"{info['auth_url']}/v3/auth/tokens", json=body)
+        response.raise_for_status()
+        return response.headers["X-Subject-Token"], response.json()["token"]["project"]["id"]
+
+
 async def run(args) -> dict[str, object]:
     info = json.loads((args.state_dir / "endpoints.json").read_text())
     nc = await bus.connect(info["nats_url"], user=info["nats_user"],
@@ -70,7 +83,12 @@ async def run(args) -> dict[str, object]:
     watch = Watch()
     await nc.subscribe("cloud.events.instance.*.*", cb=watch.on_message)
     limit, sent = asyncio.Semaphore(args.concurrency), {}
-    async with httpx.AsyncClient(base_url=info["compute_url"], timeout=60) as client:
+    token, project_id = await login(info)
+    async with httpx.AsyncClient(base_url=info["compute_url"], timeout=60,
+                                 headers={"X-Auth-Token": token}) as client:
+        # The default quota (10 servers) would refuse most of the run.
+        unlimited = {"quota_set": {"instances": -1, "cores": -1, "ram": -1}}
+        (await client.put(f"/os-quota-sets/{project_id}", json=unlimited)).raise_for_status()
         t0 = time.perf_counter()
         ids = await asyncio.gather(*(boot(client, args.flavor, info["default_image_id"], n,
                                           limit, sent) for n in range(args.n)))

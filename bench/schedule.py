@@ -36,13 +36,14 @@ from cloud.domain.events import FlavorSpec
 from cloud.manage import db_sync, streams_sync
 from cloud.projections import projector
 from cloud.projections.queries import ReadModels
-from cloud.services import instances, scheduling
+from cloud.services import instances, quotas, scheduling
 from cloud.services.catalog import DEFAULT_IMAGE_ID
 from cloud.up import NATS_CONF, new_passwords, password_env
 from cloud.util import utcnow
 
 SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
 FLAVOR = FlavorSpec(flavorid="b", name="bench", vcpus=1, ram=256, disk=1)
+UNLIMITED = {"instances": -1, "cores": -1, "ram": -1}
 
 
 def fresh_database() -> tuple[str, str]:
@@ -114,6 +115,7 @@ async def run_one(hosts: int, requests: int) -> dict:
         store = EventStore(url, pool_size=2)
         context = Context(request_id="req-bench", actor=Actor(user_id="u", project_id="p"),
                           timestamp=utcnow())
+        quotas.update_limits(store, "p", UNLIMITED, force=True, context=context)
         ids = [instances.create(store, name=f"b{n}", flavor=FLAVOR, image_ref=DEFAULT_IMAGE_ID,
                                 context=context)[0] for n in range(requests)]
         read_models.wait_for(store.head(), timeout=60)

@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 from pathlib import Path
 
@@ -23,14 +24,18 @@ def _parser() -> argparse.ArgumentParser:
     api.add_argument("--bind", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8774)
     api.add_argument("--public-url", help="base URL clients see (default from bind/port)")
+    api.add_argument("--noauth", action="store_true",
+                     help="development only: trust X-Auth-User/X-Auth-Project-Id/X-Roles")
+    api.add_argument("--token-lifetime", type=int, default=3600, help="seconds")
+    api.add_argument("--image-dir", type=Path, default=Path(".cloud/images"),
+                     help="where image data files are kept")
     for name in ("relay", "scheduler", "conductor", "projector"):
         sub.add_parser(name, help=f"the {name} agent")
     compute = sub.add_parser("compute", help="the compute agent of one host")
     compute.add_argument("--host", required=True)
     compute.add_argument("--libvirt-uri", default="test:///default")
     compute.add_argument("--instances-path", type=Path, default=Path(".cloud/instances"))
-    manage = sub.add_parser("manage", help="schema, streams and bootstrap data")
-    manage.add_argument("action", choices=["db-sync", "streams-sync"])
+    _add_manage(sub)
     audit = sub.add_parser("audit", help="history from the event log")
     audit.add_argument("what", choices=["server"])
     audit.add_argument("key", help="server id or name (deleted servers too)")
@@ -41,6 +46,17 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--pretty", action="store_true")
     events.add_argument("--state-dir", type=Path, default=Path(".cloud"))
     return parser
+
+
+def _add_manage(sub) -> None:
+    """``cloud manage``: schema and streams, and the identity commands."""
+    manage = sub.add_parser("manage", help="schema, streams and bootstrap data")
+    manage.add_argument("action", choices=["db-sync", "streams-sync", "project", "user",
+                                           "role"])
+    manage.add_argument("args", nargs="*", help="project create NAME | user create NAME |"
+                        " user password NAME | role grant ROLE")
+    for option in ("--password", "--project", "--role", "--user"):
+        manage.add_argument(option)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,12 +77,20 @@ def _api(args, settings: Settings) -> None:
     import uvicorn
 
     from cloud.adapters.eventstore import EventStore
+    from cloud.adapters.imagestore import ImageStore
     from cloud.http.app import create_app
     from cloud.projections.queries import ReadModels
 
+    from cloud.http.context import NoAuth
+    from cloud.http.identity_auth import KeystoneAuth
+
     public = args.public_url or f"http://{args.bind}:{args.port}"
+    read_models = ReadModels(settings.database_url, size=16)
+    authenticator = NoAuth() if args.noauth else KeystoneAuth.from_read_models(read_models)
     app = create_app(store=EventStore(settings.database_url, pool_size=8),
-                     read_models=ReadModels(settings.database_url, size=16), public_url=public)
+                     read_models=read_models, public_url=public, authenticator=authenticator,
+                     token_lifetime=dt.timedelta(seconds=args.token_lifetime),
+                     image_store=ImageStore(args.image_dir))
     uvicorn.run(app, host=args.bind, port=args.port, log_level="warning")
 
 
@@ -87,7 +111,10 @@ def _agent(args, settings: Settings) -> None:
 
 def _manage(args, settings: Settings) -> None:
     from cloud import manage
-    if args.action == "db-sync":
+    if args.action in ("project", "user", "role"):
+        from cloud import manage_identity
+        manage_identity.run(args, settings.database_url)
+    elif args.action == "db-sync":
         manage.db_sync(settings.database_url)
     else:
         asyncio.run(manage.streams_sync(settings.nats_url, user=settings.nats_user,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 
+from cloud import clouds_yaml
 from cloud.adapters import bus
 from cloud.adapters.embedded import EmbeddedNats, EmbeddedPostgres, port_is_open
 from cloud.manage import db_sync, streams_sync
@@ -32,15 +33,34 @@ NODE_XML = """<node>
 """
 
 
+def _stored_secrets(state: Path) -> dict:
+    path = state / "secrets.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _store_secrets(state: Path, stored: dict) -> None:
+    path = state / "secrets.json"
+    path.write_text(json.dumps(stored, indent=2))
+    path.chmod(0o600)
+
+
 def load_secrets(state: Path) -> dict[str, str]:
     """Per-role NATS passwords, generated once and kept in the state directory."""
-    path = state / "secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    passwords = new_passwords()
-    path.write_text(json.dumps(passwords, indent=2))
-    path.chmod(0o600)
-    return passwords
+    stored = _stored_secrets(state)
+    if not all(role in stored for role in bus.ROLES):
+        stored = {**new_passwords(), **stored}
+        _store_secrets(state, stored)
+    return {role: stored[role] for role in bus.ROLES}
+
+
+def identity_passwords(state: Path) -> dict[str, str]:
+    """The passwords of the bootstrap users ``admin`` and ``demo``, generated on the
+    first run and kept beside the NATS ones (under ``identity``)."""
+    stored = _stored_secrets(state)
+    if not all(stored.get("identity", {}).get(user) for user in ("admin", "demo")):
+        stored["identity"] = {user: secrets.token_urlsafe(18) for user in ("admin", "demo")}
+        _store_secrets(state, stored)
+    return stored["identity"]
 
 
 def new_passwords() -> dict[str, str]:
@@ -142,6 +162,7 @@ def endpoints(cloud: Cloud, db_url: str, nats_url: str,
         "nats_sub": f"nats --server nats://{creds}{host_port} sub 'cloud.events.>'",
         "events_tail": f"{sys.executable} -m cloud.cli events tail 'cloud.events.>'",
         "database_url": db_url,
+        "identity_url": f"http://127.0.0.1:{cloud.api_port}/identity",
         "default_image_id": DEFAULT_IMAGE_ID,
         "hosts": cloud.hosts,
         "state_dir": str(cloud.state.resolve()),
@@ -166,11 +187,13 @@ def run(state: Path, *, api_port: int, hosts: list[str], libvirt_uri: str | None
     try:
         db_url, nats_url, passwords = cloud.start_servers()
         admin = passwords["admin"] if passwords else os.environ.get("CLOUD_NATS_PASSWORD")
-        db_sync(db_url)
+        identity = identity_passwords(state)
+        db_sync(db_url, passwords=identity)
         asyncio.run(streams_sync(nats_url, user="admin" if passwords else
                                  os.environ.get("CLOUD_NATS_USER"), password=admin))
         _spawn_all(cloud, db_url, nats_url, passwords)
         info = endpoints(cloud, db_url, nats_url, passwords)
+        info.update(_identity_endpoints(cloud, identity))
         (state / "endpoints.json").write_text(json.dumps(info, indent=2))
         _wait_until_serving(cloud, db_url)
         _announce(info, state)
@@ -199,7 +222,8 @@ def _spawn_all(cloud: Cloud, db_url: str, nats_url: str,
         cloud.spawn(f"compute-{host}", ["compute", "--host", host, "--libvirt-uri", uri,
                                         "--instances-path", str(cloud.state / "instances" / host)],
                     env("compute"))
-    cloud.spawn("api", ["api", "--port", str(cloud.api_port)], env("admin"))
+    cloud.spawn("api", ["api", "--port", str(cloud.api_port),
+                        "--image-dir", str((cloud.state / "images").resolve())], env("admin"))
 
 
 def _wait_until_serving(cloud: Cloud, db_url: str, timeout: float = 60.0) -> None:
@@ -223,10 +247,23 @@ def _wait_until_serving(cloud: Cloud, db_url: str, timeout: float = 60.0) -> Non
             time.sleep(0.1)
 
 
+def _identity_endpoints(cloud: Cloud, identity: dict[str, str]) -> dict[str, object]:
+    """Write clouds.yaml (here and in the state directory); the admin's credentials."""
+    auth_url = f"http://127.0.0.1:{cloud.api_port}/identity"
+    paths = [Path.cwd() / "clouds.yaml", cloud.state.resolve() / "clouds.yaml"]
+    written = clouds_yaml.write(paths, clouds_yaml.render(auth_url, identity))
+    return {"auth_url": auth_url, "admin_username": "admin",
+            "admin_password": identity["admin"], "admin_project_name": "admin",
+            "user_domain_name": "Default", "project_domain_name": "Default",
+            "clouds_yaml": [str(path) for path in written]}
+
+
 def _announce(info: dict[str, object], state: Path) -> None:
     print(f"""
 cloud is up (Ctrl-C stops it)
   compute API   {info['compute_url']}
+  identity      {info['identity_url']}  (users admin, demo)
+  clouds.yaml   {', '.join(info['clouds_yaml'])}  (OS_CLOUD=demo or OS_CLOUD=admin)
   NATS          {info['nats_url']}  (read-only user: {info['nats_user']})
   watch events  {info['nats_sub']}
            or   {info['events_tail']}

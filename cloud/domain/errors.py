@@ -35,3 +35,23 @@ class HostFull(DomainError):
 
 class Conflict(DomainError):
     """Another writer saved a newer version of the aggregate first."""
+
+
+class Duplicate(DomainError):
+    """Something with that name exists already (a 409 at the API)."""
+
+
+class KeypairExists(Duplicate):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Key pair '{name}' already exists.")
+        self.name = name
+
+
+class KeypairNotFound(NotFound):
+    def __init__(self, user_id: str, name: str) -> None:
+        DomainError.__init__(self, f"Keypair {name} not found for user {user_id}")
+        self.kind, self.key, self.user_id = "Keypair", name, user_id
+
+
+class QuotaExceeded(DomainError):
+    """A request that would take a project past its quota (a 403 at the API)."""

@@ -51,6 +51,11 @@ class InstanceRequested(InstanceEvent, frozen=True, kw_only=True):
     metadata: dict[str, str] = {}
     availability_zone: str | None = None
     key_name: str | None = None
+    # Shown to admins from microversion 2.3 (description to everyone from 2.19).
+    hostname: str = ""
+    reservation_id: str = ""
+    user_data: str | None = None
+    description: str | None = None
 
 
 class InstanceScheduled(InstanceEvent, frozen=True, kw_only=True):
@@ -129,6 +134,8 @@ class FlavorCreated(Event, frozen=True, kw_only=True):
 
 
 class ImageRegistered(Event, frozen=True, kw_only=True):
+    """An image known without data, recorded at bootstrap: public, active, size 0."""
+
     aggregate: ClassVar[str] = "image"
     image_id: str
     name: str
@@ -246,9 +253,116 @@ class NameReleased(NameEvent, frozen=True, kw_only=True):
 
 
 # --- images ---------------------------------------------------------------------------
+# (ImageRegistered above records an image known without uploaded data: the bootstrap
+# image. Everything else an image lives through is below.)
+
+
+class ImageEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "image"
+
+
+class ImageCreated(ImageEvent, frozen=True, kw_only=True):
+    """A record without data (status ``queued``)."""
+
+    name: str | None
+    owner: str | None
+    visibility: str
+    disk_format: str | None = None
+    container_format: str | None = None
+    min_disk: int = 0
+    min_ram: int = 0
+    protected: bool = False
+    os_hidden: bool = False
+    tags: list[str] = []
+    properties: dict[str, str] = {}
+
+
+class ImageDataUploaded(ImageEvent, frozen=True, kw_only=True):
+    """The data is stored and verified: the image is ``active``."""
+
+    size: int
+    checksum: str
+    os_hash_algo: str
+    os_hash_value: str
+
+
+class ImageUpdated(ImageEvent, frozen=True, kw_only=True):
+    """Only the attributes that changed are present."""
+
+    name: str | None | msgspec.UnsetType = msgspec.UNSET
+    owner: str | None | msgspec.UnsetType = msgspec.UNSET
+    visibility: str | msgspec.UnsetType = msgspec.UNSET
+    disk_format: str | None | msgspec.UnsetType = msgspec.UNSET
+    container_format: str | None | msgspec.UnsetType = msgspec.UNSET
+    min_disk: int | msgspec.UnsetType = msgspec.UNSET
+    min_ram: int | msgspec.UnsetType = msgspec.UNSET
+    protected: bool | msgspec.UnsetType = msgspec.UNSET
+    os_hidden: bool | msgspec.UnsetType = msgspec.UNSET
+    tags: list[str] | msgspec.UnsetType = msgspec.UNSET
+    properties: dict[str, str] = {}
+    removed_properties: list[str] = []
+
+
+class ImageDeleted(ImageEvent, frozen=True, kw_only=True):
+    """The record is gone (and its data with it)."""
+
 
 
 # --- keypairs and quotas --------------------------------------------------------------
+
+
+class KeypairEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "keypair"
+
+
+class KeypairCreated(KeypairEvent, frozen=True, kw_only=True):
+    """A user's key pair, imported or generated (the private key is never recorded)."""
+
+    user_id: str
+    name: str
+    key_type: str
+    public_key: str
+    fingerprint: str
+
+
+class KeypairDeleted(KeypairEvent, frozen=True, kw_only=True):
+    user_id: str
+    name: str
+
+
+class QuotaSetEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "quota_set"
+
+
+class QuotaSetUpdated(QuotaSetEvent, frozen=True, kw_only=True):
+    """An admin set some of a project's limits (-1 is unlimited); the rest stay as were."""
+
+    project_id: str
+    limits: dict[str, int]
+
+
+class QuotaSetReset(QuotaSetEvent, frozen=True, kw_only=True):
+    """Every limit of the project is back to the default."""
+
+    project_id: str
+
+
+class UsageEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "project_usage"
+
+
+class UsageReserved(UsageEvent, frozen=True, kw_only=True):
+    """An instance counts against its project's quota from its request until deleted."""
+
+    project_id: str
+    instance_id: str
+    cores: int
+    ram: int
+
+
+class UsageReleased(UsageEvent, frozen=True, kw_only=True):
+    project_id: str
+    instance_id: str
 
 
 def _concrete(cls: type[Event]) -> list[type[Event]]:

@@ -13,3 +13,29 @@ def host_stream(name: str) -> uuid.UUID:
 def flavor_stream(flavorid: str) -> uuid.UUID:
     """The stream id of the Flavor aggregate for a flavor id."""
     return uuid.uuid5(_NAMESPACE, f"flavor:{flavorid}")
+
+
+def name_stream(kind: str, domain_id: str, name: str) -> uuid.UUID:
+    """The stream id of the index that reserves a user or project name in a domain."""
+    return uuid.uuid5(_NAMESPACE, f"name:{kind}:{domain_id}:{name}")
+
+
+def role_id(name: str) -> str:
+    """A role's id (hex, as Keystone shows ids): the same on every cloud for one name."""
+    return uuid.uuid5(_NAMESPACE, f"role:{name}").hex
+
+
+def keypair_stream(user_id: str, name: str) -> uuid.UUID:
+    """The stream id of a user's Keypair aggregate: one name per user."""
+    # A unit separator: neither part can hold it, so no two pairs share a stream.
+    return uuid.uuid5(_NAMESPACE, f"keypair:{user_id}\x1f{name}")
+
+
+def quota_set_stream(project_id: str) -> uuid.UUID:
+    """The stream id of a project's QuotaSet aggregate (its limits)."""
+    return uuid.uuid5(_NAMESPACE, f"quota_set:{project_id}")
+
+
+def usage_stream(project_id: str) -> uuid.UUID:
+    """The stream id of a project's ProjectUsage aggregate (what counts against quota)."""
+    return uuid.uuid5(_NAMESPACE, f"project_usage:{project_id}")

@@ -1,5 +1,7 @@
 """The Instance aggregate: decide what happens to a server, then evolve its state."""
 
+import re
+
 import msgspec
 
 from cloud.domain import states
@@ -38,13 +40,24 @@ class Instance(msgspec.Struct, frozen=True, kw_only=True):
 
 def request(instance_id: str, *, name: str, project_id: str, user_id: str,
             flavor: FlavorSpec, image_ref: str, metadata: dict[str, str] | None = None,
-            availability_zone: str | None = None, key_name: str | None = None) -> list[Event]:
+            availability_zone: str | None = None, key_name: str | None = None,
+            reservation_id: str = "", user_data: str | None = None,
+            description: str | None = None) -> list[Event]:
     """A user asks for a new server."""
     return [InstanceRequested(
         name=name, project_id=project_id, user_id=user_id, flavor=flavor,
         image_ref=image_ref, metadata=metadata or {},
         availability_zone=availability_zone, key_name=key_name,
+        hostname=hostname(name) or f"Server-{instance_id}",
+        reservation_id=reservation_id, user_data=user_data, description=description,
     )]
+
+
+def hostname(name: str) -> str:
+    """Nova's hostname for a display name: RFC 952/1123 characters, at most 63."""
+    latin1 = name.encode("latin-1", "ignore").decode("latin-1")[:63]
+    dashed = re.sub(r"[ _.]", "-", latin1)
+    return re.sub(r"[^\w.-]+", "", dashed).lower().strip(".-")
 
 
 def schedule(instance: Instance, *, host: str, node: str) -> list[Event]:

@@ -1,18 +1,26 @@
 """The compute API application: Nova's v2.1 REST API under ``/compute``."""
 
+import datetime as dt
+from pathlib import Path
+
 from litestar import Litestar, Request, Router
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import Provide
 from litestar.types import Message, Scope
 
 from cloud.adapters.eventstore import EventStore
+from cloud.adapters.imagestore import ImageStore
+from cloud.adapters.tokens import DEFAULT_LIFETIME
 from cloud.http import flavors, identity, images, keypairs, microversions, quotas, servers, versions
 from cloud.http.context import IDENTITY_KEY, Authenticator, Backend, NoAuth, request_id
 from cloud.http.faults import handle_exception
+from cloud.http.identity_auth import Keystone
+from cloud.http.image_context import AUTHENTICATE, IMAGE_STORE
 from cloud.http.views import Links
 from cloud.projections.queries import ReadModels
 
 REQUEST_ID_HEADERS = ("x-openstack-request-id", "x-compute-request-id")
+DEFAULT_IMAGE_DIR = Path(".cloud/images")
 
 
 def authenticate_with(authenticator: Authenticator):
@@ -65,18 +73,29 @@ def _v21_router(authenticator: Authenticator) -> Router:
 
 def create_app(*, store: EventStore, read_models: ReadModels,
                public_url: str = "http://127.0.0.1:8774",
-               authenticator: Authenticator | None = None) -> Litestar:
+               authenticator: Authenticator | None = None,
+               token_lifetime: dt.timedelta = DEFAULT_LIFETIME,
+               image_store: ImageStore | None = None) -> Litestar:
     """The ASGI app serving the compute API from the given log and read models.
 
-    Without an authenticator every request is trusted as ``NoAuth`` describes.
+    Without an authenticator every request is trusted as ``NoAuth`` describes; the
+    identity API under ``/identity`` always uses its own tokens.
     """
     authenticator = authenticator or NoAuth()
+    image_files = image_store or ImageStore(DEFAULT_IMAGE_DIR)
     backend = Backend(store=store, read_models=read_models, links=Links(public_url))
+    keystone = Keystone.build(store=store, read_models=read_models, public_url=public_url,
+                              token_lifetime=token_lifetime)
     return Litestar(
         route_handlers=[Router(path="/compute", route_handlers=[versions.list_versions]),
                         _v21_router(authenticator), *identity.ROUTERS, *images.ROUTERS],
         dependencies={"backend": Provide(lambda: backend, use_cache=True,
-                                         sync_to_thread=False)},
+                                         sync_to_thread=False),
+                      "keystone": Provide(lambda: keystone, use_cache=True,
+                                          sync_to_thread=False),
+                      IMAGE_STORE: Provide(lambda: image_files, use_cache=True,
+                                           sync_to_thread=False)},
+        state=State({AUTHENTICATE: authenticate_with(authenticator)}),
         exception_handlers={Exception: handle_exception},
         before_send=[add_standard_headers],
         openapi_config=None,

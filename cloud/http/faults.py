@@ -6,7 +6,15 @@ from typing import NamedTuple
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 
-from cloud.domain.errors import Conflict, DomainError, Invalid, InvalidTransition, NotFound
+from cloud.domain.errors import (
+    Conflict,
+    DomainError,
+    Duplicate,
+    Invalid,
+    InvalidTransition,
+    NotFound,
+    QuotaExceeded,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +38,8 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     Invalid: 400,
     InvalidTransition: 409,
     Conflict: 409,
+    Duplicate: 409,
+    QuotaExceeded: 403,
 }
 
 

@@ -50,6 +50,9 @@ class ServerCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         default=None, name="OS-DCF:diskConfig")
     access_ipv4: str | None = msgspec.field(default=None, name="accessIPv4")
     access_ipv6: str | None = msgspec.field(default=None, name="accessIPv6")
+    # From microversion 2.19 (refused before it: see ``check_microversion``).
+    description: Annotated[str, msgspec.Meta(max_length=255)] | None | msgspec.UnsetType = (
+        msgspec.UNSET)
 
 
 class CreateServerBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -83,6 +86,17 @@ def decode_create_server(body: bytes) -> ServerCreate:
     _check_user_data(server.user_data)
     _check_block_devices(server.block_device_mapping_v2 or [])
     return server
+
+
+def check_microversion(server: ServerCreate, version: tuple[int, int]) -> None:
+    """Refuse the fields the requested microversion does not know yet."""
+    if server.description is not msgspec.UNSET:
+        if version < (2, 19):
+            raise BadRequest("Invalid input for field/attribute server. Additional"
+                             " properties are not allowed ('description' was unexpected)")
+        if server.description is not None and not server.description.isprintable():
+            raise BadRequest("Invalid input for field/attribute description: only"
+                             " printable characters are allowed.")
 
 
 def _check_name(name: str) -> None:

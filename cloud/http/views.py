@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
+from cloud.http.microversions import MIN_VERSION, APIVersion
+
 Row = dict[str, Any]
 JSON = dict[str, Any]
 
@@ -147,16 +149,40 @@ def _references(links: Links, row: Row) -> JSON:
     }
 
 
-def _admin_attributes(row: Row) -> JSON:
-    return {
+def _admin_attributes(row: Row, version: APIVersion) -> JSON:
+    attributes = {
         "OS-EXT-SRV-ATTR:host": row["host"],
         "OS-EXT-SRV-ATTR:instance_name": "instance-" + row["id"].replace("-", "")[:8],
         "OS-EXT-SRV-ATTR:hypervisor_hostname": row["node"],
     }
+    if version >= (2, 3):
+        # No kernel/ramdisk images and no disks attached by device name (yet).
+        attributes.update({
+            "OS-EXT-SRV-ATTR:reservation_id": row["reservation_id"],
+            "OS-EXT-SRV-ATTR:launch_index": 0,
+            "OS-EXT-SRV-ATTR:hostname": row["hostname"],
+            "OS-EXT-SRV-ATTR:kernel_id": "", "OS-EXT-SRV-ATTR:ramdisk_id": "",
+            "OS-EXT-SRV-ATTR:root_device_name": None,
+            "OS-EXT-SRV-ATTR:user_data": row["user_data"],
+        })
+    return attributes
 
 
-def server_detail(links: Links, row: Row, *, status: str, is_admin: bool) -> JSON:
-    """A server as of 2.1 (``status`` is the API status derived from its states)."""
+def _versioned(row: Row, version: APIVersion, *, is_admin: bool) -> JSON:
+    """The fields later microversions add, each from its version on."""
+    fields: JSON = {}
+    if version >= (2, 9):
+        fields["locked"] = False  # nothing can lock a server yet
+    if version >= (2, 16) and is_admin:
+        fields["host_status"] = row["host_status"] or ""
+    if version >= (2, 19):
+        fields["description"] = row["description"]
+    return fields
+
+
+def server_detail(links: Links, row: Row, *, status: str, is_admin: bool,
+                  version: APIVersion = MIN_VERSION) -> JSON:
+    """A server as of ``version`` (``status`` is the API status derived from its states)."""
     server = {
         "id": row["id"], "name": row["name"], "status": status,
         "tenant_id": row["project_id"], "user_id": row["user_id"],
@@ -180,7 +206,8 @@ def server_detail(links: Links, row: Row, *, status: str, is_admin: bool) -> JSO
     if status in FAULT_STATUSES and row["fault"]:
         server["fault"] = _fault(row["fault"], is_admin=is_admin)
     if is_admin:
-        server.update(_admin_attributes(row))
+        server.update(_admin_attributes(row, version))
+    server.update(_versioned(row, version, is_admin=is_admin))
     return server
 
 

@@ -23,12 +23,13 @@ def instance_requested(cur: Cursor, env: Envelope) -> None:
     cur.execute(
         "INSERT INTO servers (id, name, project_id, user_id, flavor, image_ref, vm_state,"
         " task_state, metadata, availability_zone, key_name, created_at, updated_at,"
-        " request_id, version) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+        " request_id, version, hostname, reservation_id, user_data, description)"
+        " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
         " ON CONFLICT (id) DO NOTHING",
         (env.id, e.name, e.project_id, e.user_id, _json(e.flavor).decode(), e.image_ref,
          states.BUILDING, states.SCHEDULING, _json(e.metadata).decode(),
          e.availability_zone, e.key_name, env.timestamp, env.timestamp, env.request_id,
-         env.version))
+         env.version, e.hostname, e.reservation_id, e.user_data, e.description))
 
 
 def instance_scheduled(cur: Cursor, env: Envelope) -> None:
@@ -114,13 +115,6 @@ def flavor_created(cur: Cursor, env: Envelope) -> None:
                  e.is_public, e.description, env.timestamp))
 
 
-def image_registered(cur: Cursor, env: Envelope) -> None:
-    e: ev.ImageRegistered = env.data  # type: ignore[assignment]
-    cur.execute("INSERT INTO images VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING",
-                (e.image_id, e.name, e.disk_format, e.container_format, e.min_disk,
-                 e.min_ram, env.timestamp))
-
-
 FOLDS: dict[str, Fold] = {
     "InstanceRequested": instance_requested,
     "InstanceScheduled": instance_scheduled,
@@ -133,5 +127,4 @@ FOLDS: dict[str, Fold] = {
     "ResourcesClaimed": resources_claimed,
     "ResourcesReleased": resources_released,
     "FlavorCreated": flavor_created,
-    "ImageRegistered": image_registered,
 }

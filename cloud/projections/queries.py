@@ -11,7 +11,13 @@ from cloud.projections.projector import NAME
 SERVER_COLUMNS = (
     "id::text, name, project_id, user_id, flavor, image_ref, vm_state, task_state,"
     " power_state, host, node, metadata, availability_zone, key_name, fault, created_at,"
-    " updated_at, launched_at, terminated_at"
+    " updated_at, launched_at, terminated_at, hostname, reservation_id, user_data,"
+    " description,"
+    # Nova's host_status: UP while the host's compute agent beats (within Nova's
+    # service_down_time of 60 s), UNKNOWN after; NULL without a host or an agent.
+    " (SELECT CASE WHEN now() - v.last_seen_at < interval '60 seconds' THEN 'UP'"
+    " ELSE 'UNKNOWN' END FROM services v WHERE v.host = servers.host"
+    " AND v.binary_name = 'cloud-compute') AS host_status"
 )
 
 

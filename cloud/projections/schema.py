@@ -29,6 +29,12 @@ CREATE TABLE IF NOT EXISTS servers (
     version int NOT NULL
 );
 CREATE INDEX IF NOT EXISTS servers_listing ON servers (project_id, created_at DESC, id DESC);
+-- Columns added with microversions 2.3 and 2.19 (tables of earlier releases gain them).
+ALTER TABLE servers
+    ADD COLUMN IF NOT EXISTS hostname text NOT NULL DEFAULT '',
+    ADD COLUMN IF NOT EXISTS reservation_id text NOT NULL DEFAULT '',
+    ADD COLUMN IF NOT EXISTS user_data text,
+    ADD COLUMN IF NOT EXISTS description text;
 CREATE TABLE IF NOT EXISTS flavors (
     flavorid text PRIMARY KEY,
     name text NOT NULL,
@@ -39,15 +45,6 @@ CREATE TABLE IF NOT EXISTS flavors (
     swap int NOT NULL,
     is_public boolean NOT NULL,
     description text,
-    created_at timestamptz NOT NULL
-);
-CREATE TABLE IF NOT EXISTS images (
-    id uuid PRIMARY KEY,
-    name text NOT NULL,
-    disk_format text NOT NULL,
-    container_format text NOT NULL,
-    min_disk int NOT NULL,
-    min_ram int NOT NULL,
     created_at timestamptz NOT NULL
 );
 CREATE TABLE IF NOT EXISTS hosts (

@@ -9,7 +9,8 @@ from cloud.domain.events import FlavorSpec, ImageRegistered
 from cloud.domain.flavor import DEFAULT_FLAVORS
 from cloud.services.repository import load_flavor
 
-# Until the image service lands, servers boot from this registered placeholder.
+# The default image servers boot from: registered (ImageRegistered) as public and active
+# with size 0 and no data, until a bootable image is built for it.
 DEFAULT_IMAGE_ID = "d3f1c0de-0000-4000-8000-00000000c10d"
 DEFAULT_IMAGE_NAME = "cloud-test-image"
 

@@ -1,14 +1,23 @@
-"""Instance use cases: load, decide, save. Shared by the API, scheduler and conductor."""
+"""Instance use cases: load, decide, save. Shared by the API, scheduler and conductor.
 
+A server counts against its project's quota from its request until it is deleted: the
+usage events are saved in the same transaction as the instance events (``quotas``).
+"""
+
+import secrets
 import uuid
+from collections.abc import Callable
 
 from cloud.adapters.eventstore import Batch, EventStore
-from cloud.domain import instance, states
+from cloud.domain import instance, quota, states
 from cloud.domain.envelope import Context
 from cloud.domain.errors import NotFound
-from cloud.domain.events import Event, Fault, FlavorSpec
-from cloud.services import hosts
+from cloud.domain.events import Event, Fault, FlavorSpec, InstanceDeleted
+from cloud.domain.quota import ProjectUsage
+from cloud.services import hosts, quotas
 from cloud.services.repository import load_instance
+
+_RESERVATION_SYMBOLS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def _save(store: EventStore, instance_id: str, version: int, events: list[Event],
@@ -26,19 +35,30 @@ def _existing(store: EventStore, instance_id: str) -> tuple[instance.Instance, i
 
 def create(store: EventStore, *, name: str, flavor: FlavorSpec, image_ref: str,
            context: Context, **options: object) -> tuple[str, list[int]]:
-    """Record a new server request; returns its id and the log positions written."""
+    """Record a new server request, counted against the project's quota in the same
+    transaction; returns its id and the log positions written. Raises QuotaExceeded."""
     instance_id = str(uuid.uuid4())
+    project_id = context.actor.project_id or ""
+    options.setdefault("reservation_id", "r-" + "".join(
+        secrets.choice(_RESERVATION_SYMBOLS) for _ in range(8)))
     events = instance.request(
         instance_id, name=name, flavor=flavor, image_ref=image_ref,
-        project_id=context.actor.project_id or "", user_id=context.actor.user_id or "",
+        project_id=project_id, user_id=context.actor.user_id or "",
         **options)  # type: ignore[arg-type]
-    return instance_id, _save(store, instance_id, 0, events, context)
+    limits = quotas.load_quota_set(store, project_id)[0].limits()
+    quota.check_metadata(limits, len(events[0].metadata))  # type: ignore[attr-defined]
+    batch = Batch(uuid.UUID(instance_id), instance_id, 0, events)
+
+    def reserve(usage: ProjectUsage) -> tuple[list[Event], list[Batch]]:
+        return quota.reserve(usage, limits, instance_id=instance_id, cores=flavor.vcpus,
+                             ram=flavor.ram), [batch]
+
+    return instance_id, quotas.save_with_usage(store, project_id, reserve, context=context)
 
 
 def delete(store: EventStore, instance_id: str, *, context: Context) -> list[int]:
     """Ask for a server to be deleted (finished at once when no host holds it)."""
-    state, version = _existing(store, instance_id)
-    return _save(store, instance_id, version, instance.request_delete(state), context)
+    return _save_releasing(store, instance_id, instance.request_delete, context)[2]
 
 
 def schedule(store: EventStore, instance_id: str, *, host_name: str,
@@ -83,12 +103,34 @@ def spawn_failed(store: EventStore, instance_id: str, *, host_name: str, reason:
 def deleted(store: EventStore, instance_id: str, *, host_name: str | None,
             context: Context) -> list[int]:
     """The host destroyed the guest: the server is gone and its claim given back."""
-    state, version = _existing(store, instance_id)
-    events = instance.deleted(state, host=host_name)
-    positions = _save(store, instance_id, version, events, context)
+    state, events, positions = _save_releasing(
+        store, instance_id, lambda current: instance.deleted(current, host=host_name),
+        context)
     if events or state.vm_state == states.DELETED:
         _release(store, state, context)
     return positions
+
+
+def _save_releasing(store: EventStore, instance_id: str,
+                    decide: Callable[[instance.Instance], list[Event]], context: Context,
+                    ) -> tuple[instance.Instance, list[Event], list[int]]:
+    """Save the instance's events; once it is deleted its quota usage is given back in the
+    same transaction. Returns the state decided on, the events and the positions."""
+    project_id = _existing(store, instance_id)[0].project_id
+    decided: list[tuple[instance.Instance, list[Event]]] = []
+
+    def release(usage: ProjectUsage) -> tuple[list[Event], list[Batch]]:
+        state, version = _existing(store, instance_id)
+        events = decide(state)
+        decided.append((state, events))
+        gone = state.vm_state == states.DELETED or any(
+            isinstance(event, InstanceDeleted) for event in events)
+        usage_events = quota.release(usage, instance_id=instance_id) if gone else []
+        return usage_events, [Batch(uuid.UUID(instance_id), instance_id, version, events)]
+
+    positions = quotas.save_with_usage(store, project_id, release, context=context)
+    state, events = decided[-1]
+    return state, events, positions
 
 
 def _release(store: EventStore, state: instance.Instance, context: Context) -> None:

@@ -3,7 +3,7 @@
 import uuid
 
 from cloud.adapters.eventstore import EventStore
-from cloud.domain import flavor, host, ids, instance
+from cloud.domain import flavor, host, ids, image, instance
 from cloud.domain.events import FlavorSpec
 
 
@@ -34,4 +34,12 @@ def load_flavor(store: EventStore, flavorid: str) -> tuple[FlavorSpec | None, in
     state, version = None, 0
     for envelope in store.load(ids.flavor_stream(flavorid)):
         state, version = flavor.evolve(state, envelope.data), envelope.version
+    return state, version
+
+
+def load_image(store: EventStore, image_id: str) -> tuple[image.Image | None, int]:
+    """The image (deleted ones too) and its version (0 if it never existed)."""
+    state, version = None, 0
+    for envelope in store.load(uuid.UUID(image_id)):
+        state, version = image.evolve(state, image_id, envelope.data), envelope.version
     return state, version

@@ -11,7 +11,7 @@ from cloud.adapters.eventstore import EventStore
 from cloud.domain.envelope import Actor, Context
 from cloud.domain.flavor import DEFAULT_FLAVORS
 from cloud.projections.queries import ReadModels
-from cloud.services import instances
+from cloud.services import instances, quotas
 from cloud.services.catalog import DEFAULT_IMAGE_ID
 from cloud.util import utcnow
 
@@ -77,6 +77,8 @@ def test_a_request_no_host_can_take_fails_with_an_explanation(stack):
     store, read_models = stack
     huge = DEFAULT_FLAVORS[0].__class__(flavorid="x", name="huge", vcpus=1,
                                         ram=10**7, disk=1)
+    # Past the default quota too: lift it, so that the scheduler is what refuses.
+    quotas.update_limits(store, "p1", {"ram": -1}, force=False, context=context())
     server_id, _ = instances.create(store, name="big", flavor=huge,
                                     image_ref=DEFAULT_IMAGE_ID, context=context())
     failed = wait_until(lambda: (s := read_models.server(server_id))

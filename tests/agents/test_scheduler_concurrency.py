@@ -15,7 +15,7 @@ from cloud.adapters.eventstore import EventStore
 from cloud.domain.envelope import Actor, Context
 from cloud.domain.events import FlavorSpec
 from cloud.projections.queries import ReadModels
-from cloud.services import instances
+from cloud.services import instances, quotas
 from cloud.services.catalog import DEFAULT_IMAGE_ID
 from cloud.services.repository import load_host
 from cloud.up import node_file
@@ -44,6 +44,8 @@ def test_three_schedulers_never_overcommit(nats_server, database_url, processes,
 
     context = Context(request_id="req-race", actor=Actor(user_id="u", project_id="p"),
                       timestamp=utcnow())
+    quotas.update_limits(store, "p", {"instances": -1, "cores": -1, "ram": -1}, force=True,
+                         context=context)
 
     def boot(n: int) -> str:
         return instances.create(store, name=f"race-{n}", flavor=FLAVOR,

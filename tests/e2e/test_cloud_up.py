@@ -29,7 +29,7 @@ class Up:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUD_")}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cloud.cli", "up", "--state-dir", str(state),
-             "--api-port", str(port)], cwd=REPO, env=env,
+             "--api-port", str(port)], cwd=state.parent, env=env,
             stdout=open(self.output, "ab"), stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 120) -> dict:
@@ -50,10 +50,22 @@ class Up:
         return self.proc.wait(timeout=60)
 
 
-def sdk(info: dict) -> openstack.connection.Connection:
-    return openstack.connect(auth_type="none", auth={"endpoint": info["compute_url"]},
-                             compute_endpoint_override=info["compute_url"],
-                             region_name="RegionOne")
+def clouds_yaml(info: dict) -> Path:
+    """The clouds.yaml `cloud up` wrote into its state directory."""
+    return Path(info["state_dir"]) / "clouds.yaml"
+
+
+def sdk(info: dict, cloud: str = "demo") -> openstack.connection.Connection:
+    """Log in the way users do: a cloud of the generated clouds.yaml (password auth)."""
+    previous = os.environ.get("OS_CLIENT_CONFIG_FILE")
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(clouds_yaml(info))
+    try:
+        return openstack.connect(cloud=cloud)
+    finally:
+        if previous is None:
+            del os.environ["OS_CLIENT_CONFIG_FILE"]
+        else:
+            os.environ["OS_CLIENT_CONFIG_FILE"] = previous
 
 
 def wait_for_compute_hosts(conn, info, timeout=60):
@@ -96,7 +108,10 @@ def test_cloud_up_boots_a_server_for_openstacksdk_and_keeps_state(tmp_path):
         assert info["compute_url"] == f"http://127.0.0.1:{port}/compute/v2.1"
         assert info["nats_user"] == "auditor" and info["nats_password"]
         assert "sub 'cloud.events.>'" in info["nats_sub"]
+        assert info["clouds_yaml"] == [str(tmp_path / "clouds.yaml"), str(clouds_yaml(info))]
+        assert info["admin_password"] and "clouds.yaml" in up.text()
         conn = sdk(info)
+        assert conn.current_project.name == "demo"
         assert {f.name for f in conn.compute.flavors()} >= {
             "m1.tiny", "m1.small", "m1.medium", "m1.large"}
         wait_for_compute_hosts(conn, info)

@@ -8,6 +8,7 @@ import pytest
 from litestar.testing import TestClient
 
 from cloud.adapters.eventstore import EventStore
+from cloud.http import microversions
 from cloud.http.app import create_app
 from cloud.projections import projector
 from cloud.projections.queries import ReadModels
@@ -16,6 +17,9 @@ from cloud.services import catalog
 PUBLIC_URL = "http://cloud.test:8774"
 API = "/compute/v2.1"
 IMAGE = catalog.DEFAULT_IMAGE_ID
+PUBLIC_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ//fUbguOmPyHCrIfQKTnwfWriT5iifiUZjrSLZ"
+              "B0Ga test@cloud")
+MAX = str(microversions.MAX_VERSION)
 REQUEST_ID = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -40,6 +44,9 @@ def client(database_url, store):
     read_models = ReadModels(database_url)
     app = create_app(store=store, read_models=read_models, public_url=PUBLIC_URL)
     with TestClient(app) as client:
+        # These tests create many servers in one project: quotas are tested elsewhere.
+        unlimited = {"quota_set": {"instances": -1, "cores": -1, "ram": -1}}
+        assert client.put(f"{API}/os-quota-sets/admin", json=unlimited).status_code == 200
         yield client
     stop.set()
     folding.join(timeout=10)
@@ -71,7 +78,7 @@ def test_version_list(client, path):
     assert response.status_code == 200
     v20, v21 = response.json()["versions"]
     assert v20["id"] == "v2.0" and v20["status"] == "DEPRECATED"
-    assert v21 == {"id": "v2.1", "status": "CURRENT", "version": "2.1", "min_version": "2.1",
+    assert v21 == {"id": "v2.1", "status": "CURRENT", "version": MAX, "min_version": "2.1",
                    "updated": "2013-07-23T11:33:21Z",
                    "links": [{"rel": "self", "href": f"{PUBLIC_URL}/compute/v2.1/"}]}
 
@@ -81,7 +88,7 @@ def test_v21_document(client, path):
     response = client.get(path)
     assert response.status_code == 200
     version = response.json()["version"]
-    assert version["id"] == "v2.1" and version["version"] == "2.1"
+    assert version["id"] == "v2.1" and version["version"] == MAX
     assert version["links"] == [{"rel": "self", "href": f"{PUBLIC_URL}/compute/v2.1/"}]
     assert version["media-types"] == [
         {"base": "application/json",
@@ -137,6 +144,8 @@ def test_flavor_filters_and_paging(client):
 
 def test_create_then_show_build(client, store):
     head = store.head()
+    keypair = {"keypair": {"name": "mykey", "public_key": PUBLIC_KEY}}
+    assert client.post(f"{API}/os-keypairs", json=keypair).status_code == 200
     response = create(client, "web-1", metadata={"role": "web"}, key_name="mykey",
                       networks="none", security_groups=[{"name": "default"}])
     server = response.json()["server"]
@@ -284,9 +293,9 @@ def test_delete_unscheduled_server_is_gone_at_once(client):
 # --- microversions, request ids, faults -----------------------------------------------
 
 
-def assert_standard_headers(response):
-    assert response.headers["openstack-api-version"] == "compute 2.1"
-    assert response.headers["x-openstack-nova-api-version"] == "2.1"
+def assert_standard_headers(response, version="2.1"):
+    assert response.headers["openstack-api-version"] == f"compute {version}"
+    assert response.headers["x-openstack-nova-api-version"] == version
     assert response.headers["vary"] == "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
     request_id = response.headers["x-openstack-request-id"]
     assert REQUEST_ID.match(request_id)
@@ -296,7 +305,7 @@ def assert_standard_headers(response):
 def test_version_out_of_range_is_406(client):
     response = client.get(f"{API}/flavors", headers={"OpenStack-API-Version": "compute 2.200"})
     assert_fault(response, 406, "computeFault", "Version 2.200 is not supported by the API."
-                                                " Minimum is 2.1 and maximum is 2.1.")
+                                                f" Minimum is 2.1 and maximum is {MAX}.")
     assert_standard_headers(response)
     response = client.get(f"{API}/flavors", headers={"X-OpenStack-Nova-API-Version": "3.0"})
     assert_fault(response, 406, "computeFault")
@@ -313,17 +322,18 @@ def test_malformed_version_is_400(client, headers):
     assert_standard_headers(response)
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"OpenStack-API-Version": "compute latest"},
-    {"OpenStack-API-Version": "compute 2.1", "X-OpenStack-Nova-API-Version": "2.200"},
-    {"OpenStack-API-Version": "volume 3.0, compute 2.1"},
-    {"X-OpenStack-Nova-API-Version": "2.1"},
+@pytest.mark.parametrize("headers, version", [
+    ({}, "2.1"),
+    ({"OpenStack-API-Version": "compute latest"}, MAX),
+    ({"OpenStack-API-Version": "compute 2.1", "X-OpenStack-Nova-API-Version": "2.200"}, "2.1"),
+    ({"OpenStack-API-Version": "volume 3.0, compute 2.1"}, "2.1"),
+    ({"X-OpenStack-Nova-API-Version": "2.1"}, "2.1"),
+    ({"X-OpenStack-Nova-API-Version": "2.10"}, "2.10"),
 ])
-def test_supported_versions(client, headers):
+def test_supported_versions(client, headers, version):
     response = client.get(f"{API}/flavors", headers=headers)
     assert response.status_code == 200
-    assert_standard_headers(response)
+    assert_standard_headers(response, version)
 
 
 @pytest.mark.parametrize("method, path", [

@@ -1,0 +1,60 @@
+"""``cloud manage project|user|role ...``: the operator's identity commands.
+
+    cloud manage project create NAME
+    cloud manage user create NAME --password P [--project P --role R]
+    cloud manage user password NAME --password P
+    cloud manage role grant ROLE --user U --project P
+"""
+
+import argparse
+import sys
+
+from cloud.adapters.credentials import Credentials
+from cloud.adapters.eventstore import EventStore
+from cloud.domain.errors import DomainError
+from cloud.manage import identity_pool
+from cloud.services import identity_bootstrap as ops
+from cloud.util import utcnow
+
+USAGE = __doc__.split("\n\n", 1)[1]
+
+
+def _need(args: argparse.Namespace, *options: str) -> None:
+    missing = [f"--{name}" for name in options if not getattr(args, name)]
+    if missing:
+        sys.exit(f"cloud manage: {' '.join(missing)} required\n{USAGE}")
+
+
+def _dispatch(args: argparse.Namespace, store: EventStore, credentials: Credentials) -> str:
+    """Run one command; returns what to print."""
+    command = (args.action, *args.args[:1])
+    name = args.args[1] if len(args.args) == 2 else sys.exit(USAGE)
+    now = utcnow()
+    if command == ("project", "create"):
+        return f"project {name}: {ops.create_project(store, name, timestamp=now)}"
+    if command == ("user", "create"):
+        _need(args, "password")
+        user_id = ops.create_user(store, credentials, name, password=args.password,
+                                  project=args.project, role=args.role, timestamp=now)
+        return f"user {name}: {user_id}"
+    if command == ("user", "password"):
+        _need(args, "password")
+        ops.set_password(store, credentials, name, password=args.password, timestamp=now)
+        return f"user {name}: password changed"
+    if command == ("role", "grant"):
+        _need(args, "user", "project")
+        ops.grant(store, name, user=args.user, project=args.project, timestamp=now)
+        return f"role {name} granted to {args.user} on {args.project}"
+    sys.exit(USAGE)
+
+
+def run(args: argparse.Namespace, database_url: str) -> None:
+    """Run the command the arguments name against the database."""
+    store = EventStore(database_url, pool_size=1)
+    try:
+        with identity_pool(database_url) as pool:
+            print(_dispatch(args, store, Credentials(pool)))
+    except DomainError as error:
+        sys.exit(f"cloud manage: {error}")
+    finally:
+        store.close()
