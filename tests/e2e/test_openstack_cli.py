@@ -68,17 +68,17 @@ def _no_network(info: dict) -> list[str]:
 
 def test_demo_boots_lists_shows_and_deletes_a_server(info):
     assert "m1.tiny" in {f["Name"] for f in as_json(info, "demo", "flavor", "list")}
-    if _get(info, f"{info['compute_url']}/os-keypairs").status_code == 200:
-        # Without --public-key the cloud makes the key pair and prints the private key.
-        assert "PRIVATE KEY" in openstack(info, "demo", "keypair", "create", "k1")
+    # Without --public-key the cloud makes the key pair and prints the private key.
+    assert "PRIVATE KEY" in openstack(info, "demo", "keypair", "create", "k1")
     created = as_json(info, "demo", "server", "create", "--flavor", "m1.tiny",
                       "--image", info["default_image_id"], *_no_network(info),
-                      "--wait", "vm1")
+                      "--key-name", "k1", "--wait", "vm1")
     assert created["status"] == "ACTIVE"
     listed = as_json(info, "demo", "server", "list")
     assert [(s["Name"], s["Status"]) for s in listed] == [("vm1", "ACTIVE")]
     shown = as_json(info, "demo", "server", "show", "vm1")
     assert shown["id"] == created["id"] and shown["flavor"]
+    assert shown["key_name"] == "k1"
     openstack(info, "demo", "server", "delete", "--wait", "vm1")
     assert as_json(info, "demo", "server", "list") == []
 
