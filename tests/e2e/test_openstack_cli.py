@@ -44,21 +44,6 @@ def as_json(info: dict, cloud: str, *args: str):
     return json.loads(openstack(info, cloud, *args, "-f", "json"))
 
 
-def _get(info: dict, url: str) -> httpx.Response:
-    """A GET with a demo token, to find out what the cloud serves today."""
-    token = httpx.post(f"{info['auth_url']}/v3/auth/tokens", json={"auth": {
-        "identity": {"methods": ["password"], "password": {"user": {
-            "name": "demo", "domain": {"name": "Default"},
-            "password": _password(info, "demo")}}},
-        "scope": {"project": {"name": "demo", "domain": {"name": "Default"}}}}})
-    return httpx.get(url, headers={"X-Auth-Token": token.headers["X-Subject-Token"]})
-
-
-def _password(info: dict, user: str) -> str:
-    secrets = json.loads((Path(info["state_dir"]) / "secrets.json").read_text())
-    return secrets["identity"][user]
-
-
 def _no_network(info: dict) -> list[str]:
     # From 2.37 a server needs networks ("none" here); before, OSC refuses `--nic none`
     # and sends none at all. (`--network none` would look up a Neutron network "none".)
