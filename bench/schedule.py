@@ -18,7 +18,6 @@ import json
 import os
 import statistics
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -104,9 +103,8 @@ async def run_one(hosts: int, requests: int) -> dict:
         nats_url = nats.start()
         await streams_sync(nats_url, user="admin", password=pw["admin"])
         stop = asyncio.Event()
-        projecting = threading.Event()
-        folder = threading.Thread(target=projector.run, args=(url, projecting), daemon=True)
-        folder.start()
+        projecting = projector.in_background(url)
+        projecting.__enter__()
         started = time.perf_counter()
         runtimes, tasks, conns, pool = await start_fleet(url, nats_url, pw, hosts, stop)
         read_models = ReadModels(url)
@@ -128,8 +126,7 @@ async def run_one(hosts: int, requests: int) -> dict:
         await asyncio.gather(*tasks, return_exceptions=True)
         for conn in conns:
             await conn.close()
-        projecting.set()
-        folder.join(timeout=10)
+        projecting.__exit__(None, None, None)
         pool.close()
         read_models.close()
         store.close()

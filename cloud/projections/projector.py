@@ -4,8 +4,10 @@ The tracking position is written in the same transaction as the rows it accounts
 so a crash at any moment neither skips nor repeats an event.
 """
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 
 import psycopg
 
@@ -60,3 +62,16 @@ def run(url: str, stop: threading.Event, *, idle_wait: float = 1.0) -> None:
             for _ in listener.notifies(timeout=idle_wait, stop_after=1):
                 pass
     store.close()
+
+
+@contextlib.contextmanager
+def in_background(url: str) -> Iterator[None]:
+    """Run the projector in a thread for the duration of a block (tests, benchmarks)."""
+    stop = threading.Event()
+    folding = threading.Thread(target=run, args=(url, stop), daemon=True)
+    folding.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        folding.join(timeout=10)

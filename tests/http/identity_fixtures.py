@@ -1,7 +1,6 @@
 """A running API with Keystone tokens, against a real PostgreSQL, shared by the identity
 and policy tests."""
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -70,15 +69,10 @@ def cloud(databases) -> Iterator[Cloud]:
     with identity_pool(url) as pool:
         identity_bootstrap.bootstrap(store, Credentials(pool), timestamp=utcnow(),
                                      passwords=PASSWORDS)
-    stop = threading.Event()
-    folding = threading.Thread(target=projector.run, args=(url, stop), daemon=True)
-    folding.start()
-    read_models.wait_for(store.head())
     app = create_app(store=store, read_models=read_models, public_url=PUBLIC_URL,
                      authenticator=KeystoneAuth.from_read_models(read_models))
-    with TestClient(app) as client:
+    with projector.in_background(url), TestClient(app) as client:
+        read_models.wait_for(store.head())
         yield Cloud(client, store, read_models)
-    stop.set()
-    folding.join(timeout=10)
     read_models.close()
     store.close()

@@ -2,7 +2,6 @@
 models, a real image directory, the app through Litestar's TestClient."""
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -35,17 +34,12 @@ def serve(databases, image_dir: Path) -> Iterator[ImageApi]:
     """The app on a fresh database, with the projector folding in a thread."""
     database_url = databases.make()
     store, read_models = EventStore(database_url), ReadModels(database_url)
-    stop = threading.Event()
-    folding = threading.Thread(target=projector.run, args=(database_url, stop), daemon=True)
-    folding.start()
     app = create_app(store=store, read_models=read_models, public_url=PUBLIC_URL,
                      image_store=ImageStore(image_dir))
     try:
-        with TestClient(app) as client:
+        with projector.in_background(database_url), TestClient(app) as client:
             yield ImageApi(client, store, image_dir)
     finally:
-        stop.set()
-        folding.join(timeout=10)
         read_models.close()
         store.close()
 

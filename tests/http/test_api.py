@@ -1,7 +1,6 @@
 """The compute API over HTTP, against a real PostgreSQL event log and read models."""
 
 import re
-import threading
 import uuid
 
 import pytest
@@ -37,19 +36,13 @@ def store(database_url):
 
 @pytest.fixture(scope="module")
 def client(database_url, store):
-    stop = threading.Event()
-    folding = threading.Thread(target=projector.run, args=(database_url, stop),
-                               daemon=True)
-    folding.start()
     read_models = ReadModels(database_url)
     app = create_app(store=store, read_models=read_models, public_url=PUBLIC_URL)
-    with TestClient(app) as client:
+    with projector.in_background(database_url), TestClient(app) as client:
         # These tests create many servers in one project: quotas are tested elsewhere.
         unlimited = {"quota_set": {"instances": -1, "cores": -1, "ram": -1}}
         assert client.put(f"{API}/os-quota-sets/admin", json=unlimited).status_code == 200
         yield client
-    stop.set()
-    folding.join(timeout=10)
     read_models.close()
 
 

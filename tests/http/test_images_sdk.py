@@ -20,25 +20,22 @@ from cloud.projections.queries import ReadModels
 @pytest.fixture(scope="module")
 def image_url(databases, tmp_path_factory):
     url = databases.make()
-    store, read_models, stop = EventStore(url), ReadModels(url), threading.Event()
-    folding = threading.Thread(target=projector.run, args=(url, stop), daemon=True)
-    folding.start()
-    port = free_port()
-    app = create_app(store=store, read_models=read_models,
-                     public_url=f"http://127.0.0.1:{port}",
-                     image_store=ImageStore(tmp_path_factory.mktemp("images")))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    serving = threading.Thread(target=server.run, daemon=True)
-    serving.start()
-    deadline = time.monotonic() + 10
-    while not port_is_open("127.0.0.1", port) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/image"
-    server.should_exit = True
-    serving.join(timeout=10)
-    stop.set()
-    folding.join(timeout=10)
+    store, read_models = EventStore(url), ReadModels(url)
+    with projector.in_background(url):
+        port = free_port()
+        app = create_app(store=store, read_models=read_models,
+                         public_url=f"http://127.0.0.1:{port}",
+                         image_store=ImageStore(tmp_path_factory.mktemp("images")))
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                               log_level="warning"))
+        serving = threading.Thread(target=server.run, daemon=True)
+        serving.start()
+        deadline = time.monotonic() + 10
+        while not port_is_open("127.0.0.1", port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/image"
+        server.should_exit = True
+        serving.join(timeout=10)
     read_models.close()
     store.close()
 

@@ -6,7 +6,6 @@ import hashlib
 import re
 import shutil
 import subprocess
-import threading
 import uuid
 
 import pytest
@@ -33,15 +32,10 @@ DETAIL_FIELDS = {"name", "public_key", "fingerprint", "user_id", "id", "created_
 @pytest.fixture(scope="module")
 def client(databases):
     url = databases.make()
-    stop = threading.Event()
-    folding = threading.Thread(target=projector.run, args=(url, stop), daemon=True)
-    folding.start()
     store, read_models = EventStore(url), ReadModels(url)
     app = create_app(store=store, read_models=read_models, authenticator=NoAuth())
-    with TestClient(app) as client:
+    with projector.in_background(url), TestClient(app) as client:
         yield client
-    stop.set()
-    folding.join(timeout=10)
     read_models.close()
     store.close()
 

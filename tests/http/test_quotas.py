@@ -47,12 +47,8 @@ class Cloud:
 @pytest.fixture(scope="module")
 def cloud(databases):
     cloud = Cloud(databases.make())
-    stop = threading.Event()
-    folding = threading.Thread(target=projector.run, args=(cloud.url, stop), daemon=True)
-    folding.start()
-    yield cloud
-    stop.set()
-    folding.join(timeout=10)
+    with projector.in_background(cloud.url):
+        yield cloud
     cloud.read_models.close()
     cloud.store.close()
 

@@ -4,7 +4,6 @@
 import base64
 import datetime as dt
 import re
-import threading
 
 import psycopg
 import pytest
@@ -33,15 +32,10 @@ LATER = {"locked", "host_status", "description"}
 @pytest.fixture(scope="module")
 def cloud(databases):
     url = databases.make()
-    stop = threading.Event()
-    folding = threading.Thread(target=projector.run, args=(url, stop), daemon=True)
-    folding.start()
     store, read_models = EventStore(url), ReadModels(url)
     app = create_app(store=store, read_models=read_models, authenticator=NoAuth())
-    with TestClient(app) as client:
+    with projector.in_background(url), TestClient(app) as client:
         yield client, store, url, read_models
-    stop.set()
-    folding.join(timeout=10)
     read_models.close()
     store.close()
 
