@@ -9,19 +9,28 @@ import logging
 
 import msgspec
 import nats.js.errors
+from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 
 from cloud.adapters import bus
-from cloud.agents import reports
+from cloud.agents import console, reports
+from cloud.agents.compute_actions import CALLS
 from cloud.agents.hypervisor import GuestSpec, Hypervisor
 from cloud.agents.runtime import Runtime, subject_key
-from cloud.domain import envelope
+from cloud.domain import envelope, lifecycle
 from cloud.domain.envelope import Envelope
-from cloud.domain.events import InstanceDeleteRequested, InstanceScheduled
+from cloud.domain.events import (
+    InstanceActionRequested,
+    InstanceDeleteRequested,
+    InstanceRebuildRequested,
+    InstanceScheduled,
+)
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 10.0
+POWER_SYNC_EVERY = 30.0
 
 
 class ComputeAgent:
@@ -57,6 +66,28 @@ class ComputeAgent:
             except TimeoutError:
                 pass
 
+    async def sync_power(self, stop: asyncio.Event, *, every: float = POWER_SYNC_EVERY) -> None:
+        """Level-triggered: report every guest's power state; the conductor records what
+        differs from the log (a guest that shut itself down becomes SHUTOFF)."""
+        while not stop.is_set():
+            try:
+                guests = await asyncio.to_thread(self.hypervisor.list_guests)
+                await self.report(reports.PowerStates(host=self.host, guests=guests))
+            except Exception:
+                log.exception("power state sync failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=every)
+            except TimeoutError:
+                pass
+
+    async def serve_console(self, nc: Client) -> Subscription:
+        """Answer the API's console-log requests for this host's guests (core NATS
+        request/reply on ``cloud.rpc.<host>.console``: a read, nothing to record)."""
+        async def reply(msg: Msg) -> None:
+            await msg.respond(await asyncio.to_thread(console.answer, self.hypervisor,
+                                                      msg.data))
+        return await nc.subscribe(bus.console_subject(self.host), queue="compute", cb=reply)
+
     async def handle(self, msg: Msg) -> None:
         event = envelope.decode(msg.data)
         if self.handled.get(event.id, 0) > event.version:
@@ -65,7 +96,33 @@ class ComputeAgent:
             await self._spawn(event)
         elif isinstance(event.data, InstanceDeleteRequested):
             await self._destroy(event)
+        elif isinstance(event.data, InstanceActionRequested):
+            await self._act(event)
         self.handled[event.id] = event.version
+
+    async def _act(self, event: Envelope) -> None:
+        """Carry out a user's action on the guest and report the outcome."""
+        call, done = CALLS[type(event.data)]  # type: ignore[index]
+        dedupe = f"{self.host}:{event.id}:{event.version}"
+        try:
+            power_state = await asyncio.to_thread(call, self.hypervisor, event)
+        except Exception as error:
+            log.exception("%s of %s failed", type(event.data).__name__, event.id)
+            task_state = lifecycle.task_of(event.data)  # type: ignore[arg-type]
+            action = lifecycle.action_of_task(task_state)
+            await self.report(reports.ActionFailed(
+                host=self.host, request_id=event.request_id, instance_id=event.id,
+                task_state=task_state,
+                message=f"Could not {action.name if action else task_state} the server"
+                        f" on {self.host}: {error}"),
+                dedupe=f"{dedupe}:action_failed")
+            return
+        image_ref = (event.data.image_ref if isinstance(event.data, InstanceRebuildRequested)
+                     else None)
+        await self.report(reports.ActionDone(
+            host=self.host, request_id=event.request_id, instance_id=event.id,
+            event=done.__name__, power_state=power_state, image_ref=image_ref),
+            dedupe=f"{dedupe}:action_done")
 
     async def _spawn(self, event: Envelope) -> None:
         scheduled: InstanceScheduled = event.data  # type: ignore[assignment]

@@ -11,6 +11,7 @@ from cloud.adapters import bus
 from cloud.adapters.eventstore import EventStore
 from cloud.agents import reports
 from cloud.agents.runtime import Drop, Runtime
+from cloud.domain.service import COMPUTE
 from cloud.services import conductor
 from cloud.util import utcnow
 
@@ -36,7 +37,7 @@ def handler(store: EventStore, pool: ConnectionPool):
 def _apply(store: EventStore, pool: ConnectionPool, report: reports.Report) -> None:
     now = utcnow()
     with pool.connection() as conn:
-        conductor.record_heartbeat(conn, report.host, "cloud-compute", now)
+        conductor.record_heartbeat(conn, report.host, COMPUTE, now)
     if not isinstance(report, reports.Heartbeat):
         conductor.apply(store, report, conductor.context_of(report, now))
 

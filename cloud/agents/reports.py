@@ -34,7 +34,32 @@ class Deleted(Report, frozen=True, kw_only=True, tag="deleted"):
     instance_id: str
 
 
-AnyReport = Registered | Heartbeat | Spawned | SpawnFailed | Deleted
+class ActionDone(Report, frozen=True, kw_only=True, tag="action_done"):
+    """The host finished an action; ``event`` names the past-tense event to record."""
+
+    instance_id: str
+    event: str
+    power_state: int
+    image_ref: str | None = None
+
+
+class ActionFailed(Report, frozen=True, kw_only=True, tag="action_failed"):
+    """The host could not finish the action that ran as ``task_state``."""
+
+    instance_id: str
+    task_state: str
+    message: str
+
+
+class PowerStates(Report, frozen=True, kw_only=True, tag="power_states"):
+    """Every guest the hypervisor holds, with its power_state (a periodic, full report:
+    the conductor compares it with what the log says)."""
+
+    guests: dict[str, int]
+
+
+AnyReport = (Registered | Heartbeat | Spawned | SpawnFailed | Deleted | ActionDone
+             | ActionFailed | PowerStates)
 decode = msgspec.json.Decoder(AnyReport).decode
 encode = msgspec.json.Encoder().encode
 
