@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
+import os
 from pathlib import Path
 
 from cloud.settings import Settings
@@ -35,11 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     compute.add_argument("--host", required=True)
     compute.add_argument("--libvirt-uri", default="test:///default")
     compute.add_argument("--instances-path", type=Path, default=Path(".cloud/instances"))
+    compute.add_argument("--image-api", default=os.environ.get("CLOUD_IMAGE_API_URL"),
+                         help="image API for guest disks, e.g. http://127.0.0.1:8774/image"
+                         " (logs in with CLOUD_IDENTITY_URL and CLOUD_SERVICE_USER/"
+                         "PASSWORD/PROJECT); default: diskless guests (test driver)")
     _add_manage(sub)
-    audit = sub.add_parser("audit", help="history from the event log")
-    audit.add_argument("what", choices=["server"])
-    audit.add_argument("key", help="server id or name (deleted servers too)")
-    audit.add_argument("--json", action="store_true")
+    from cloud.audit_cli import add_audit, add_replay
+    add_audit(sub)
+    add_replay(sub)
     events = sub.add_parser("events", help="watch the event stream")
     events.add_argument("action", choices=["tail"])
     events.add_argument("subject", nargs="?", default="cloud.events.>")
@@ -76,6 +80,7 @@ def _up(args, settings: Settings) -> None:
 def _api(args, settings: Settings) -> None:
     import uvicorn
 
+    from cloud.adapters.consoles import ConsoleClient
     from cloud.adapters.eventstore import EventStore
     from cloud.adapters.imagestore import ImageStore
     from cloud.http.app import create_app
@@ -90,7 +95,9 @@ def _api(args, settings: Settings) -> None:
     app = create_app(store=EventStore(settings.database_url, pool_size=8),
                      read_models=read_models, public_url=public, authenticator=authenticator,
                      token_lifetime=dt.timedelta(seconds=args.token_lifetime),
-                     image_store=ImageStore(args.image_dir))
+                     image_store=ImageStore(args.image_dir),
+                     consoles=ConsoleClient(settings.nats_url, user=settings.nats_user,
+                                            password=settings.nats_password))
     uvicorn.run(app, host=args.bind, port=args.port, log_level="warning")
 
 
@@ -102,7 +109,8 @@ def _agent(args, settings: Settings) -> None:
     if args.command == "compute":
         asyncio.run(processes.run_compute(settings, host=args.host,
                                           libvirt_uri=args.libvirt_uri,
-                                          instances_path=args.instances_path))
+                                          instances_path=args.instances_path,
+                                          image_api=args.image_api))
         return
     runner = {"relay": processes.run_relay, "scheduler": processes.run_scheduler,
               "conductor": processes.run_conductor}[args.command]
@@ -127,11 +135,11 @@ def _events(args, settings: Settings) -> None:
 
 
 def _audit(args, settings: Settings) -> None:
-    from cloud.audit import audit_server
-    audit_server(settings.database_url, args.key, as_json=args.json)
+    from cloud.audit_cli import run
+    run(args, settings)
 
 
-_COMMANDS = {"audit": _audit,
+_COMMANDS = {"audit": _audit, "replay": _audit,
              "up": _up, "api": _api, "relay": _agent, "scheduler": _agent,
              "conductor": _agent, "projector": _agent, "compute": _agent,
              "manage": _manage, "events": _events}

@@ -11,10 +11,12 @@ from psycopg_pool import ConnectionPool
 
 from cloud.adapters import bus
 from cloud.adapters.eventstore import EventStore
-from cloud.agents import conductor, relay, scheduler
+from cloud.agents import conductor, heartbeat, relay, scheduler
 from cloud.agents.compute import ComputeAgent
+from cloud.domain.service import CONDUCTOR, SCHEDULER
 from cloud.projections import projector
 from cloud.projections.queries import ReadModels
+from cloud.services import compute_services
 from cloud.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,8 +67,12 @@ async def run_scheduler(settings: Settings) -> None:
     nc = await _connect(settings, "cloud-scheduler")
     store, read_models = EventStore(settings.database_url), ReadModels(settings.database_url)
     config = scheduler.config_from_env(dict(os.environ))
+    beater = asyncio.create_task(heartbeat.beat_forever(
+        read_models.pool, stop, host=compute_services.this_host(), binary=SCHEDULER))
     await _until_stopped(stop, scheduler.runtime(nc.jetstream(), store, read_models,
                                                  config=config))
+    stop.set()
+    await beater
     await _close(nc)
 
 
@@ -78,8 +84,12 @@ async def run_conductor(settings: Settings) -> None:
     pool = ConnectionPool(settings.database_url, min_size=1, max_size=8,
                           kwargs={"autocommit": True})
     sweeper = asyncio.create_task(conductor.sweep_forever(store, pool, stop))
+    beater = asyncio.create_task(heartbeat.beat_forever(
+        pool, stop, host=compute_services.this_host(), binary=CONDUCTOR))
     await _until_stopped(stop, conductor.runtime(nc.jetstream(), store, pool))
+    stop.set()
     await sweeper
+    await beater
     await _close(nc)
 
 
@@ -90,18 +100,32 @@ def run_projector(settings: Settings) -> None:
     projector.run(settings.database_url, stop)
 
 
+def _image_fetcher(image_api: str | None):
+    """Guests get disks from the image API when one is given (real QEMU hosts); the
+    test driver's guests are diskless and need none."""
+    if not image_api:
+        return None
+    from cloud.adapters.image_sources import HttpImages
+    from cloud.adapters.service_token import ServiceToken
+    return HttpImages(image_api, ServiceToken.from_env(os.environ))
+
+
 async def run_compute(settings: Settings, *, host: str, libvirt_uri: str,
-                      instances_path: Path) -> None:
+                      instances_path: Path, image_api: str | None = None) -> None:
     from cloud.adapters.libvirt_driver import LibvirtDriver
 
     stop = asyncio.Event()
     _stop_on_signals(stop)
+    fetch_image = _image_fetcher(image_api)
     nc = await _connect(settings, f"cloud-compute-{host}")
-    driver = LibvirtDriver(libvirt_uri, instances_path=instances_path, hostname=host)
+    driver = LibvirtDriver(libvirt_uri, instances_path=instances_path, hostname=host,
+                           fetch_image=fetch_image)
     agent = ComputeAgent(nc.jetstream(), driver, host)
     await agent.start()
+    await agent.serve_console(nc)
     beat = asyncio.create_task(agent.heartbeat(stop))
+    sync = asyncio.create_task(agent.sync_power(stop, every=settings.power_sync_every))
     await _until_stopped(stop, agent.runtime())
-    await beat
+    await asyncio.gather(beat, sync)
     await _close(nc)
     driver.close()

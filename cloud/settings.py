@@ -10,6 +10,8 @@ class Settings(msgspec.Struct, kw_only=True):
     nats_url: str
     nats_user: str | None = None
     nats_password: str | None = None
+    # Seconds between a compute agent's full power-state reports (CLOUD_POWER_SYNC_EVERY).
+    power_sync_every: float = 30.0
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> "Settings":
@@ -22,4 +24,5 @@ class Settings(msgspec.Struct, kw_only=True):
             "nats_password": os.environ.get("CLOUD_NATS_PASSWORD") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        sync = os.environ.get("CLOUD_POWER_SYNC_EVERY")
+        return cls(**values, power_sync_every=float(sync) if sync else 30.0)

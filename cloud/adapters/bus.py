@@ -1,5 +1,6 @@
 """NATS and JetStream: connections, the streams and consumers, and subject names."""
 
+import msgspec
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -19,7 +20,7 @@ SCHEDULER_CONSUMER = "scheduler"
 CONDUCTOR_CONSUMER = "conductor"
 DEDUPE_WINDOW = 3600.0  # seconds; a relay restarting within it never duplicates
 
-ROLES = ("admin", "relay", "scheduler", "conductor", "compute", "auditor")
+ROLES = ("admin", "relay", "scheduler", "conductor", "compute", "auditor", "api")
 
 
 def event_subject(aggregate: str, key: str, event: str) -> str:
@@ -35,6 +36,26 @@ def host_subject(host: str, aggregate: str, key: str, event: str) -> str:
 def report_subject(host: str, kind: str) -> str:
     """Where a compute agent publishes what it did."""
     return f"cloud.reports.{_token(host)}.{kind}"
+
+
+def console_subject(host: str) -> str:
+    """Where the API asks the compute agent of ``host`` for a guest's console log."""
+    return f"cloud.rpc.{_token(host)}.console"
+
+
+class ConsoleRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Core NATS request/reply, not a stream: reading a console changes nothing."""
+
+    instance_id: str
+    length: int | None = None  # the last lines wanted; None: all of it
+
+
+class ConsoleReply(msgspec.Struct, frozen=True, kw_only=True):
+    output: str = ""
+    # None when it worked; else "not_found" (no such guest here), "not_implemented"
+    # (the hypervisor has no console log) or "failed", with a message.
+    error: str | None = None
+    message: str = ""
 
 
 def _token(value: str) -> str:

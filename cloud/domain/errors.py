@@ -13,13 +13,26 @@ class NotFound(DomainError):
 
 
 class InvalidTransition(DomainError):
-    def __init__(self, instance_id: str, vm_state: str, action: str) -> None:
+    def __init__(self, instance_id: str, vm_state: str | None, action: str, *,
+                 attribute: str = "vm_state") -> None:
         super().__init__(
-            f"Cannot '{action}' instance {instance_id} while it is in vm_state {vm_state}"
+            f"Cannot '{action}' instance {instance_id} while it is in {attribute} {vm_state}"
         )
         self.instance_id = instance_id
         self.vm_state = vm_state
         self.action = action
+
+
+class InstanceLocked(DomainError):
+    """Only an admin may act on a locked server (a 409 for everyone else)."""
+
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(f"Instance {instance_id} is locked")
+        self.instance_id = instance_id
+
+
+class NotAllowed(DomainError):
+    """The caller's role does not allow this, whatever the target's state (a 403)."""
 
 
 class Invalid(DomainError):
@@ -53,5 +66,21 @@ class KeypairNotFound(NotFound):
         self.kind, self.key, self.user_id = "Keypair", name, user_id
 
 
+class ServerItemNotFound(NotFound):
+    """A metadata item or tag the server does not have (404 in Nova's own words)."""
+
+    def __init__(self, kind: str, key: str, message: str) -> None:
+        DomainError.__init__(self, message)
+        self.kind, self.key = kind, key
+
+
 class QuotaExceeded(DomainError):
     """A request that would take a project past its quota (a 403 at the API)."""
+
+
+class InstanceNotReady(InvalidTransition):
+    """The instance has no host yet (or never got one): nothing to ask (a 409)."""
+
+    def __init__(self, instance_id: str, vm_state: str | None, action: str) -> None:
+        DomainError.__init__(self, f"Instance {instance_id} is not ready")
+        self.instance_id, self.vm_state, self.action = instance_id, vm_state, action

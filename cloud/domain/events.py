@@ -5,7 +5,7 @@ and appears at the end of its NATS subject. Renaming a class is a wire change; k
 old name with ``rename=`` tricks rather than orphaning stored events.
 """
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -27,6 +27,8 @@ class FlavorSpec(msgspec.Struct, frozen=True, kw_only=True):
     disk: int
     ephemeral: int = 0
     swap: int = 0
+    # The flavor's extra specs when the copy was taken (shown in servers from 2.47).
+    extra_specs: dict[str, str] = {}
 
 
 class Fault(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,6 +58,19 @@ class InstanceRequested(InstanceEvent, frozen=True, kw_only=True):
     reservation_id: str = ""
     user_data: str | None = None
     description: str | None = None
+    # OS-SCH-HNT:scheduler_hints as given (group, same_host, different_host are used;
+    # the others are kept for the record and shown from 2.100).
+    scheduler_hints: dict[str, Any] = {}
+    # Server tags (given at create from 2.52), access addresses, and the position of
+    # this server among those one multi-create request made (launch_index, from 0).
+    tags: list[str] = []
+    access_ipv4: str | None = None
+    access_ipv6: str | None = None
+    launch_index: int = 0
+    # 2.63 certificate ids to verify the image with (kept and shown; nothing verifies
+    # signatures yet) and the 2.74 host an admin asked for (the scheduler keeps to it).
+    trusted_image_certificates: list[str] | None = None
+    requested_host: str | None = None
 
 
 class InstanceScheduled(InstanceEvent, frozen=True, kw_only=True):
@@ -94,6 +109,167 @@ class InstanceDeleted(InstanceEvent, frozen=True, kw_only=True):
     host: str | None = None
 
 
+# --- instance actions -----------------------------------------------------------------
+# Each action a host carries out is a ``…Requested`` event routed to the instance's host
+# and a past-tense event once the host reports it done (or ``InstanceActionFailed``).
+
+
+class InstanceActionRequested(InstanceEvent, frozen=True, kw_only=True):
+    """Base of the events that ask the instance's host to act."""
+
+    routed: ClassVar[bool] = True
+    host: str
+
+
+class InstanceStopRequested(InstanceActionRequested, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceStartRequested(InstanceActionRequested, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceRebootRequested(InstanceActionRequested, frozen=True, kw_only=True):
+    hard: bool = False
+
+
+class InstancePauseRequested(InstanceActionRequested, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceUnpauseRequested(InstanceActionRequested, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceSuspendRequested(InstanceActionRequested, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceResumeRequested(InstanceActionRequested, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceRebuildRequested(InstanceActionRequested, frozen=True, kw_only=True):
+    """Recreate the guest's disk from ``image_ref`` (its name and flavor for the XML)."""
+
+    image_ref: str
+    name: str
+    flavor: FlavorSpec
+    # What the rebuild request also changes (UNSET: left as is, so older logs replay):
+    # description 2.19, key_name 2.54, user_data 2.57, trusted_image_certificates 2.63,
+    # hostname 2.90; metadata replaces the server's when given.
+    description: str | None | msgspec.UnsetType = msgspec.UNSET
+    key_name: str | None | msgspec.UnsetType = msgspec.UNSET
+    user_data: str | None | msgspec.UnsetType = msgspec.UNSET
+    trusted_image_certificates: list[str] | None | msgspec.UnsetType = msgspec.UNSET
+    hostname: str | msgspec.UnsetType = msgspec.UNSET
+    metadata: dict[str, str] | msgspec.UnsetType = msgspec.UNSET
+
+
+class InstanceResizeRequested(InstanceActionRequested, frozen=True, kw_only=True):
+    """Give the guest ``flavor`` (the new one is claimed on the host already)."""
+
+    name: str
+    image_ref: str
+    old_flavor: FlavorSpec
+    flavor: FlavorSpec
+
+
+class InstanceResizeRevertRequested(InstanceActionRequested, frozen=True, kw_only=True):
+    """Give the guest back ``flavor``, the one it had before the resize."""
+
+    name: str
+    image_ref: str
+    flavor: FlavorSpec
+
+
+class InstanceActionDone(InstanceEvent, frozen=True, kw_only=True):
+    """Base of the events recording that the host finished an action."""
+
+    host: str
+    power_state: int
+
+
+class InstanceStopped(InstanceActionDone, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceStarted(InstanceActionDone, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceRebooted(InstanceActionDone, frozen=True, kw_only=True):
+    pass
+
+
+class InstancePaused(InstanceActionDone, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceUnpaused(InstanceActionDone, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceSuspended(InstanceActionDone, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceResumed(InstanceActionDone, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceRebuilt(InstanceActionDone, frozen=True, kw_only=True):
+    image_ref: str
+
+
+class InstanceResized(InstanceActionDone, frozen=True, kw_only=True):
+    """The guest runs with the new flavor; the user must confirm or revert."""
+
+
+class InstanceResizeReverted(InstanceActionDone, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceResizeConfirmed(InstanceEvent, frozen=True, kw_only=True):
+    """The new flavor stays; the old one's resources are given back."""
+
+    host: str
+
+
+class InstanceActionFailed(InstanceEvent, frozen=True, kw_only=True):
+    """The host could not carry out ``action``; the server goes to ``vm_state``."""
+
+    host: str
+    action: str
+    vm_state: str
+    fault: Fault
+
+
+class InstanceLocked(InstanceEvent, frozen=True, kw_only=True):
+    """Only an admin (or the owner, if the owner locked it) may act on it now."""
+
+    reason: str | None = None
+    by: str = "owner"
+
+
+class InstanceUnlocked(InstanceEvent, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceStateReset(InstanceEvent, frozen=True, kw_only=True):
+    """An admin forced the vm_state (os-resetState); the task, if any, is dropped."""
+
+    vm_state: str
+
+
+class InstancePowerObserved(InstanceEvent, frozen=True, kw_only=True):
+    """The host saw the guest change on its own (shut itself down, crashed)."""
+
+    host: str
+    power_state: int
+    vm_state: str
+
+
 # --- host -----------------------------------------------------------------------------
 
 
@@ -111,26 +287,72 @@ class HostRegistered(HostEvent, frozen=True, kw_only=True):
 
 
 class ResourcesClaimed(HostEvent, frozen=True, kw_only=True):
+    """``kind`` is empty for the instance's own claim, ``resize`` for the flavor a resize
+    in progress needs beside it."""
+
     host: str
     instance_id: str
     vcpus: int
     memory_mb: int
     disk_gb: int
+    kind: str = ""
 
 
 class ResourcesReleased(HostEvent, frozen=True, kw_only=True):
     host: str
     instance_id: str
+    kind: str = ""
 
 
 # --- flavor and image -----------------------------------------------------------------
 
 
-class FlavorCreated(Event, frozen=True, kw_only=True):
+class FlavorEvent(Event, frozen=True, kw_only=True):
     aggregate: ClassVar[str] = "flavor"
+
+
+class FlavorCreated(FlavorEvent, frozen=True, kw_only=True):
+    """A new flavor (again, after a delete) with no extra specs and no project access."""
+
     flavor: FlavorSpec
     is_public: bool = True
     description: str | None = None
+    rxtx_factor: float = 1.0
+
+
+class FlavorDeleted(FlavorEvent, frozen=True, kw_only=True):
+    """Gone from the API; servers keep their copy of it."""
+
+    flavorid: str
+
+
+class FlavorDescriptionUpdated(FlavorEvent, frozen=True, kw_only=True):
+    flavorid: str
+    description: str | None
+
+
+class FlavorExtraSpecsSet(FlavorEvent, frozen=True, kw_only=True):
+    """These keys now have these values; other keys stay as they were."""
+
+    flavorid: str
+    extra_specs: dict[str, str]
+
+
+class FlavorExtraSpecDeleted(FlavorEvent, frozen=True, kw_only=True):
+    flavorid: str
+    key: str
+
+
+class FlavorAccessAdded(FlavorEvent, frozen=True, kw_only=True):
+    """A project may now see and use a private flavor."""
+
+    flavorid: str
+    project_id: str
+
+
+class FlavorAccessRemoved(FlavorEvent, frozen=True, kw_only=True):
+    flavorid: str
+    project_id: str
 
 
 class ImageRegistered(Event, frozen=True, kw_only=True):
@@ -363,6 +585,146 @@ class UsageReserved(UsageEvent, frozen=True, kw_only=True):
 class UsageReleased(UsageEvent, frozen=True, kw_only=True):
     project_id: str
     instance_id: str
+
+
+# --- services (os-services: an operator's switches on a host's service) --------------
+
+
+class ServiceEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "service"
+    host: str
+    binary: str
+
+
+class ServiceDisabled(ServiceEvent, frozen=True, kw_only=True):
+    reason: str | None = None
+
+
+class ServiceEnabled(ServiceEvent, frozen=True, kw_only=True):
+    pass
+
+
+class ServiceForcedDown(ServiceEvent, frozen=True, kw_only=True):
+    """``forced_down`` true: down whatever its heartbeat says; false: lifted."""
+
+    forced_down: bool
+
+
+class ServiceDeleted(ServiceEvent, frozen=True, kw_only=True):
+    pass
+
+
+# --- host aggregates and server groups -----------------------------------------------
+
+
+class AggregateEvent(Event, frozen=True, kw_only=True):
+    """A host aggregate; its availability zone is its ``availability_zone`` metadata."""
+
+    aggregate: ClassVar[str] = "host_aggregate"
+
+
+class AggregateCreated(AggregateEvent, frozen=True, kw_only=True):
+    name: str
+    availability_zone: str | None = None
+
+
+class AggregateRenamed(AggregateEvent, frozen=True, kw_only=True):
+    name: str
+
+
+class AggregateMetadataSet(AggregateEvent, frozen=True, kw_only=True):
+    """These keys now have these values, the ``removed`` keys are gone."""
+
+    metadata: dict[str, str] = {}
+    removed: list[str] = []
+
+
+class AggregateHostAdded(AggregateEvent, frozen=True, kw_only=True):
+    host: str
+
+
+class AggregateHostRemoved(AggregateEvent, frozen=True, kw_only=True):
+    host: str
+
+
+class AggregateDeleted(AggregateEvent, frozen=True, kw_only=True):
+    pass
+
+
+class ServerGroupEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "server_group"
+
+
+class ServerGroupCreated(ServerGroupEvent, frozen=True, kw_only=True):
+    name: str
+    project_id: str
+    user_id: str
+    policy: str
+    rules: dict[str, int] = {}
+
+
+class ServerGroupMemberAdded(ServerGroupEvent, frozen=True, kw_only=True):
+    """A server asked to be in the group (saved with its InstanceRequested)."""
+
+    instance_id: str
+
+
+class ServerGroupMemberPlaced(ServerGroupEvent, frozen=True, kw_only=True):
+    """The scheduler put a member on ``host`` (saved with its InstanceScheduled, so the
+    group's version serialises the placements of its members)."""
+
+    instance_id: str
+    host: str
+
+
+class ServerGroupDeleted(ServerGroupEvent, frozen=True, kw_only=True):
+    pass
+
+
+# --- server attributes: update, metadata, tags -----------------------------------------
+
+
+class InstanceUpdated(InstanceEvent, frozen=True, kw_only=True):
+    """A user edited the server (PUT /servers/{id}): only what changed is present."""
+
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    description: str | None | msgspec.UnsetType = msgspec.UNSET
+    hostname: str | msgspec.UnsetType = msgspec.UNSET
+    access_ipv4: str | msgspec.UnsetType = msgspec.UNSET
+    access_ipv6: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class InstanceMetadataSet(InstanceEvent, frozen=True, kw_only=True):
+    """The server's whole metadata after the change (a merge, a replace or one item)."""
+
+    metadata: dict[str, str]
+
+
+class InstanceMetadataDeleted(InstanceEvent, frozen=True, kw_only=True):
+    key: str
+
+
+class InstanceTagsSet(InstanceEvent, frozen=True, kw_only=True):
+    """The server's tags replaced by these (an empty list removes them all)."""
+
+    tags: list[str]
+
+
+class InstanceTagAdded(InstanceEvent, frozen=True, kw_only=True):
+    tag: str
+
+
+class InstanceTagDeleted(InstanceEvent, frozen=True, kw_only=True):
+    tag: str
+
+
+# --- aggregate image cache (2.81) ---
+
+
+class AggregateImagesCacheRequested(AggregateEvent, frozen=True, kw_only=True):
+    """An admin asked the aggregate's hosts to fetch these images into their caches."""
+
+    image_ids: list[str]
 
 
 def _concrete(cls: type[Event]) -> list[type[Event]]:

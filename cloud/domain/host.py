@@ -64,22 +64,43 @@ def shortfall(host: Host, claim: Claim, ratios: Ratios) -> str | None:
     return None
 
 
-def claim(host: Host, *, instance_id: str, resources: Claim, ratios: Ratios) -> list[Event]:
-    """Reserve resources for an instance; idempotent for the same instance."""
-    if instance_id in host.claims:
+RESIZE = "resize"
+
+
+def claim_key(instance_id: str, kind: str = "") -> str:
+    """Where a claim is kept: an instance holds its own, plus one while it resizes."""
+    return f"{instance_id}:{kind}" if kind else instance_id
+
+
+def claim(host: Host, *, instance_id: str, resources: Claim, ratios: Ratios,
+          kind: str = "") -> list[Event]:
+    """Reserve resources for an instance; idempotent for the same instance and kind."""
+    if claim_key(instance_id, kind) in host.claims:
         return []
     missing = shortfall(host, resources, ratios)
     if missing is not None:
         raise HostFull(host.name, missing)
     return [ResourcesClaimed(host=host.name, instance_id=instance_id, vcpus=resources.vcpus,
-                             memory_mb=resources.memory_mb, disk_gb=resources.disk_gb)]
+                             memory_mb=resources.memory_mb, disk_gb=resources.disk_gb,
+                             kind=kind)]
 
 
-def release(host: Host, *, instance_id: str) -> list[Event]:
-    """Give back an instance's resources; nothing to do if it held none."""
-    if instance_id not in host.claims:
+def release(host: Host, *, instance_id: str, kind: str | None = None) -> list[Event]:
+    """Give back an instance's claims (only the one of ``kind`` when given); nothing to
+    do if it holds none."""
+    kinds = ["", RESIZE] if kind is None else [kind]
+    return [ResourcesReleased(host=host.name, instance_id=instance_id, kind=each)
+            for each in kinds if claim_key(instance_id, each) in host.claims]
+
+
+def confirm_resize(host: Host, *, instance_id: str) -> list[Event]:
+    """The resized flavor becomes the instance's own claim; the old one is given back."""
+    new = host.claims.get(claim_key(instance_id, RESIZE))
+    if new is None:
         return []
-    return [ResourcesReleased(host=host.name, instance_id=instance_id)]
+    return [*release(host, instance_id=instance_id),
+            ResourcesClaimed(host=host.name, instance_id=instance_id, vcpus=new.vcpus,
+                             memory_mb=new.memory_mb, disk_gb=new.disk_gb)]
 
 
 def evolve(host: Host | None, name: str, event: Event) -> Host:
@@ -93,8 +114,10 @@ def evolve(host: Host | None, name: str, event: Event) -> Host:
                 vcpus=event.vcpus, memory_mb=event.memory_mb, disk_gb=event.disk_gb)
         case ResourcesClaimed():
             taken = Claim(vcpus=event.vcpus, memory_mb=event.memory_mb, disk_gb=event.disk_gb)
-            return msgspec.structs.replace(host, claims={**host.claims, event.instance_id: taken})
+            key = claim_key(event.instance_id, event.kind)
+            return msgspec.structs.replace(host, claims={**host.claims, key: taken})
         case ResourcesReleased():
-            rest = {k: v for k, v in host.claims.items() if k != event.instance_id}
+            gone = claim_key(event.instance_id, event.kind)
+            rest = {k: v for k, v in host.claims.items() if k != gone}
             return msgspec.structs.replace(host, claims=rest)
     return host

@@ -31,6 +31,16 @@ def keypair_stream(user_id: str, name: str) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, f"keypair:{user_id}\x1f{name}")
 
 
+def service_stream(host: str, binary: str) -> uuid.UUID:
+    """The stream id of a host's Service aggregate, also the service's uuid (2.53)."""
+    return uuid.uuid5(_NAMESPACE, f"service:{host}\x1f{binary}")
+
+
+def compute_node_id(host: str) -> uuid.UUID:
+    """The uuid of a host's hypervisor (compute node) as os-hypervisors shows it."""
+    return uuid.uuid5(_NAMESPACE, f"compute_node:{host}")
+
+
 def quota_set_stream(project_id: str) -> uuid.UUID:
     """The stream id of a project's QuotaSet aggregate (its limits)."""
     return uuid.uuid5(_NAMESPACE, f"quota_set:{project_id}")

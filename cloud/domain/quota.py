@@ -144,6 +144,29 @@ def reserve(usage: ProjectUsage, limits: dict[str, int], *, instance_id: str, co
                           cores=cores, ram=ram)]
 
 
+def reserve_many(usage: ProjectUsage, limits: dict[str, int], *, instance_ids: list[str],
+                 min_count: int, cores: int, ram: int) -> list[Event]:
+    """Count the instances of one multi-create request: all of them if they fit, else as
+    many as fit but at least ``min_count`` (Nova's rule), else refused naming the
+    resources that ``len(instance_ids)`` would exceed."""
+    wanted = len(instance_ids)
+    per_instance = {"instances": 1, "cores": cores, "ram": ram}
+    used = usage.in_use()
+    fitting = wanted
+    for resource, each in per_instance.items():
+        if limits[resource] != UNLIMITED and each:
+            fitting = min(fitting, max(limits[resource] - used[resource], 0) // each)
+    if fitting < min_count:
+        overs = sorted(resource for resource in COUNTED if _below(
+            limits[resource], used[resource] + wanted * per_instance[resource]))
+        count = str(wanted) if min_count == wanted else f"{min_count}-{wanted}"
+        requested = {"instances": count, "cores": wanted * cores, "ram": wanted * ram}
+        raise QuotaExceeded(over_quota_message(
+            overs, requested, used, limits))  # type: ignore[arg-type]
+    return [UsageReserved(project_id=usage.project_id, instance_id=instance_id,
+                          cores=cores, ram=ram) for instance_id in instance_ids[:fitting]]
+
+
 def release(usage: ProjectUsage, *, instance_id: str) -> list[Event]:
     """An instance no longer counts; nothing to record if it did not."""
     if instance_id not in usage.instances:

@@ -16,6 +16,17 @@ DELETED: Final = "deleted"
 SCHEDULING: Final = "scheduling"
 SPAWNING: Final = "spawning"
 DELETING: Final = "deleting"
+POWERING_OFF: Final = "powering-off"
+POWERING_ON: Final = "powering-on"
+REBOOTING: Final = "rebooting"
+REBOOTING_HARD: Final = "rebooting_hard"
+PAUSING: Final = "pausing"
+UNPAUSING: Final = "unpausing"
+SUSPENDING: Final = "suspending"
+RESUMING: Final = "resuming"
+REBUILDING: Final = "rebuilding"
+RESIZE_PREP: Final = "resize_prep"
+RESIZE_REVERTING: Final = "resize_reverting"
 
 # power_state: what the hypervisor says, as Nova numbers it.
 NOSTATE: Final = 0
@@ -37,9 +48,31 @@ _STATUS_BY_VM_STATE: Final = {
 }
 
 
-def api_status(vm_state: str, task_state: str | None) -> str:
-    """The status string Nova's API shows for a vm_state/task_state pair.
+# Task states that change what the API shows (Nova's state map); any other task keeps
+# the vm_state's status, so a delete in progress shows the status the server had.
+_STATUS_BY_TASK: Final = {
+    REBOOTING: "REBOOT",
+    REBOOTING_HARD: "HARD_REBOOT",
+    REBUILDING: "REBUILD",
+    RESIZE_PREP: "RESIZE",
+    RESIZE_REVERTING: "REVERT_RESIZE",
+}
+_TASKS_SHOWN_IN: Final = {
+    ACTIVE: {REBOOTING, REBOOTING_HARD, REBUILDING, RESIZE_PREP},
+    STOPPED: {REBOOTING_HARD, REBUILDING, RESIZE_PREP},
+    PAUSED: {REBOOTING_HARD},
+    SUSPENDED: {REBOOTING_HARD},
+    ERROR: {REBOOTING_HARD, REBUILDING},
+    RESIZED: {RESIZE_REVERTING},
+}
 
-    A delete in progress keeps the status the server had before it.
-    """
+
+def api_status(vm_state: str, task_state: str | None) -> str:
+    """The status string Nova's API shows for a vm_state/task_state pair."""
+    if task_state in _TASKS_SHOWN_IN.get(vm_state, ()):
+        return _STATUS_BY_TASK[task_state]
     return _STATUS_BY_VM_STATE.get(vm_state, "UNKNOWN")
+
+
+# vm_state for each API status, for the ``status`` filter of server lists.
+VM_STATES_BY_STATUS: Final = {status: vm for vm, status in _STATUS_BY_VM_STATE.items()}

@@ -8,9 +8,17 @@ from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import Provide
 from litestar.types import Message, Scope
 
+from cloud.adapters.consoles import ConsoleClient
 from cloud.adapters.eventstore import EventStore
 from cloud.adapters.imagestore import ImageStore
 from cloud.adapters.tokens import DEFAULT_LIFETIME
+from cloud.http import server_actions
+from cloud.http import instance_actions
+from cloud.http import hypervisors, services as compute_services
+from cloud.http import flavor_extras
+from cloud.http import aggregates, availability_zones, server_groups
+from cloud.http import server_metadata, server_tags, server_update
+from cloud.http import events
 from cloud.http import flavors, identity, images, keypairs, microversions, quotas, servers, versions
 from cloud.http.context import IDENTITY_KEY, Authenticator, Backend, NoAuth, request_id
 from cloud.http.faults import handle_exception
@@ -63,10 +71,13 @@ def _v21_router(authenticator: Authenticator) -> Router:
         before_request=before,
         route_handlers=[
             versions.show_v21,
-            flavors.list_flavors, flavors.list_flavors_detail, flavors.show_flavor,
+            *flavors.HANDLERS, *flavor_extras.HANDLERS,
             servers.create_server, servers.list_servers, servers.list_servers_detail,
             servers.show_server, servers.delete_server,
-            *keypairs.HANDLERS, *quotas.HANDLERS,
+            *keypairs.HANDLERS, *quotas.HANDLERS, *server_actions.HANDLERS,
+            *compute_services.HANDLERS, *hypervisors.HANDLERS, *instance_actions.HANDLERS,
+            *aggregates.HANDLERS, *availability_zones.HANDLERS, *server_groups.HANDLERS,
+            *server_update.HANDLERS, *server_metadata.HANDLERS, *server_tags.HANDLERS,
         ],
     )
 
@@ -75,20 +86,24 @@ def create_app(*, store: EventStore, read_models: ReadModels,
                public_url: str = "http://127.0.0.1:8774",
                authenticator: Authenticator | None = None,
                token_lifetime: dt.timedelta = DEFAULT_LIFETIME,
-               image_store: ImageStore | None = None) -> Litestar:
+               image_store: ImageStore | None = None,
+               consoles: ConsoleClient | None = None) -> Litestar:
     """The ASGI app serving the compute API from the given log and read models.
 
     Without an authenticator every request is trusted as ``NoAuth`` describes; the
-    identity API under ``/identity`` always uses its own tokens.
+    identity API under ``/identity`` always uses its own tokens. Without ``consoles``
+    (a NATS client to the compute hosts) console output answers 501.
     """
     authenticator = authenticator or NoAuth()
     image_files = image_store or ImageStore(DEFAULT_IMAGE_DIR)
-    backend = Backend(store=store, read_models=read_models, links=Links(public_url))
+    backend = Backend(store=store, read_models=read_models, links=Links(public_url),
+                      consoles=consoles)
     keystone = Keystone.build(store=store, read_models=read_models, public_url=public_url,
                               token_lifetime=token_lifetime)
     return Litestar(
         route_handlers=[Router(path="/compute", route_handlers=[versions.list_versions]),
-                        _v21_router(authenticator), *identity.ROUTERS, *images.ROUTERS],
+                        _v21_router(authenticator), *identity.ROUTERS, *images.ROUTERS,
+                        events.router(authenticate_with(authenticator))],
         dependencies={"backend": Provide(lambda: backend, use_cache=True,
                                          sync_to_thread=False),
                       "keystone": Provide(lambda: keystone, use_cache=True,

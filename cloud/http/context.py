@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from litestar import Request
 from litestar.di import NamedDependency
 
+from cloud.adapters.consoles import ConsoleClient
 from cloud.adapters.eventstore import EventStore
 from cloud.domain.envelope import Actor, Context
 from cloud.http.views import Links
@@ -65,6 +66,8 @@ class Backend:
     store: EventStore
     read_models: ReadModels
     links: Links
+    # Asks compute hosts for what only they know (console logs); None: not connected.
+    consoles: ConsoleClient | None = None
 
 
 # How handlers ask Litestar for the backend (registered under this name by the app).

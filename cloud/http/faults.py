@@ -11,7 +11,9 @@ from cloud.domain.errors import (
     DomainError,
     Duplicate,
     Invalid,
+    InstanceLocked,
     InvalidTransition,
+    NotAllowed,
     NotFound,
     QuotaExceeded,
 )
@@ -37,6 +39,8 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Invalid: 400,
     InvalidTransition: 409,
+    InstanceLocked: 409,
+    NotAllowed: 403,
     Conflict: 409,
     Duplicate: 409,
     QuotaExceeded: 403,

@@ -2,7 +2,10 @@
 
 A key pair belongs to a user. Microversion 2.2 adds ``type`` (``ssh`` or ``x509``) and
 makes create answer 201 and delete 204; 2.10 lets admins act on another user's key pairs
-(``user_id`` in the create body, ``?user_id=`` elsewhere).
+(``user_id`` in the create body, ``?user_id=`` elsewhere); 2.35 pages the list
+(``limit``, ``marker`` by name, ``keypairs_links``); 2.75 refuses unknown query
+parameters; 2.92 requires ``public_key`` (no generation) and allows ``@`` and ``.`` in
+names.
 """
 
 import re
@@ -15,15 +18,17 @@ from litestar.params import FromPath, RawBody
 from cloud.domain import keypair, quota
 from cloud.domain.errors import KeypairNotFound
 from cloud.domain.keypair import KEY_TYPES, SSH
-from cloud.http import views
+from cloud.http import paging, views
 from cloud.http.context import Backend, BackendDep, identity, service_context
 from cloud.http.faults import BadRequest, Forbidden
 from cloud.http.microversions import APIVersion, negotiated
 from cloud.projections.quota_queries import QuotaQueries
 from cloud.services import keypairs
 
-V2_2, V2_10 = APIVersion(2, 2), APIVersion(2, 10)
+V2_2, V2_10, V2_35 = APIVersion(2, 2), APIVersion(2, 10), APIVersion(2, 35)
+V2_75, V2_92 = APIVersion(2, 75), APIVersion(2, 92)
 _NAME = re.compile(r"^[_\- a-zA-Z0-9]+$")
+_NAME_V2_92 = re.compile(r"^[@._\- a-zA-Z0-9]+$")
 Row = dict[str, Any]
 
 
@@ -58,9 +63,12 @@ def parse_create(body: bytes, version: APIVersion) -> KeypairCreate:
         if getattr(wanted, field) is not msgspec.UNSET and version < since:
             raise _invalid("keypair", field, "Additional properties are not allowed"
                                              f" ('{field}' was unexpected)")
-    name = wanted.name
-    if not 1 <= len(name) <= 255 or name != name.strip() or not _NAME.match(name):
-        raise _invalid("name", name, f"'{name}' does not match '{_NAME.pattern}'")
+    if version >= V2_92 and wanted.public_key is msgspec.UNSET:
+        raise _invalid("keypair", "public_key", "'public_key' is a required property"
+                                                " (key pairs are no longer generated)")
+    name, pattern = wanted.name, _NAME_V2_92 if version >= V2_92 else _NAME
+    if not 1 <= len(name) <= 255 or name != name.strip() or not pattern.match(name):
+        raise _invalid("name", name, f"'{name}' does not match '{pattern.pattern}'")
     if wanted.type is not msgspec.UNSET and wanted.type not in KEY_TYPES:
         raise _invalid("type", wanted.type, f"'{wanted.type}' is not one of {list(KEY_TYPES)}")
     return wanted
@@ -82,6 +90,32 @@ def _user_asked(request: Request, action: str) -> str:
     if negotiated(request.scope) >= V2_10:
         asked = request.query_params.get("user_id")
     return authorized_user(request, asked, action)
+
+
+def _strict_query(request: Request, known: tuple[str, ...]) -> None:
+    """From 2.75 an unknown query parameter is refused rather than ignored."""
+    if negotiated(request.scope) < V2_75:
+        return
+    for name in request.query_params:
+        if name not in known:
+            raise BadRequest("Invalid input for query parameters. Additional properties"
+                             f" are not allowed ('{name}' was unexpected)")
+
+
+def _page(request: Request, backend: Backend,
+          rows: list[Row]) -> tuple[list[Row], dict[str, Any]]:
+    """From 2.35, the page after ``marker`` (a name) of at most ``limit`` key pairs,
+    with a ``keypairs_links`` next link when the page is full."""
+    if negotiated(request.scope) < V2_35:
+        return rows, {}
+    params = request.query_params
+    page_limit = paging.limit(params.get("limit"))
+    page = list(paging.after_marker(rows, params.get("marker"), lambda row: row["name"]))
+    page = page[:page_limit]
+    if not paging.is_full(page, page_limit):
+        return page, {}
+    link = backend.links.next_page("os-keypairs", params.multi_items(), page[-1]["name"])
+    return page, {"keypairs_links": [link]}
 
 
 def _queries(backend: Backend) -> QuotaQueries:
@@ -132,14 +166,17 @@ def created(result: keypairs.Created, version: APIVersion) -> dict[str, Any]:
 def list_keypairs(request: Request, backend: BackendDep) -> dict[str, Any]:
     """The caller's key pairs (an admin's choice of user from 2.10)."""
     version = negotiated(request.scope)
-    rows = _queries(backend).keypairs(_user_asked(request, "index"))
-    return {"keypairs": [{"keypair": summary(row, version)} for row in rows]}
+    _strict_query(request, ("user_id", "limit", "marker"))
+    rows, links = _page(request, backend, _queries(backend).keypairs(
+        _user_asked(request, "index")))
+    return {"keypairs": [{"keypair": summary(row, version)} for row in rows], **links}
 
 
 @get("/os-keypairs/{keypair_name:str}", sync_to_thread=True)
 def show_keypair(request: Request, backend: BackendDep,
                  keypair_name: FromPath[str]) -> dict[str, Any]:
     """One key pair with every field (404 when the user has none by that name)."""
+    _strict_query(request, ("user_id",))
     user_id = _user_asked(request, "show")
     row = _queries(backend).keypair(user_id, keypair_name)
     if row is None:
@@ -149,7 +186,8 @@ def show_keypair(request: Request, backend: BackendDep,
 
 @post("/os-keypairs", sync_to_thread=True)
 def create_keypair(request: Request, backend: BackendDep, body: RawBody) -> Response[Any]:
-    """Import the given public key, or generate a key pair (200 before 2.2, then 201)."""
+    """Import the given public key, or generate a key pair (until 2.92); 200 before 2.2,
+    then 201."""
     version = negotiated(request.scope)
     wanted = parse_create(body, version)
     user_id = authorized_user(request, wanted.user_id or None, "create")
@@ -169,6 +207,7 @@ def create_keypair(request: Request, backend: BackendDep, body: RawBody) -> Resp
 def delete_keypair(request: Request, backend: BackendDep,
                    keypair_name: FromPath[str]) -> Response[bytes]:
     """Forget a key pair (202 before 2.2, then 204)."""
+    _strict_query(request, ("user_id",))
     user_id = _user_asked(request, "delete")
     _wait(backend, keypairs.delete(backend.store, user_id=user_id, name=keypair_name,
                                    context=service_context(request)))

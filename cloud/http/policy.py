@@ -24,11 +24,48 @@ RULES: dict[str, str] = {
     SERVERS + "detail:get_all_tenants": ADMIN_ONLY,
     SERVERS + "show": PROJECT_READER,
     SERVERS + "create": PROJECT_MEMBER,
+    # 2.74: naming the host or node of a new server.
+    "compute:servers:create:requested_destination": ADMIN_ONLY,
     SERVERS + "delete": PROJECT_MEMBER,
+    SERVERS + "update": PROJECT_MEMBER,
+    **{f"os_compute_api:server-metadata:{action}": PROJECT_READER
+       for action in ("index", "show")},
+    **{f"os_compute_api:server-metadata:{action}": PROJECT_MEMBER
+       for action in ("create", "update", "update_all", "delete")},
+    **{f"os_compute_api:os-server-tags:{action}": PROJECT_READER
+       for action in ("index", "show")},
+    **{f"os_compute_api:os-server-tags:{action}": PROJECT_MEMBER
+       for action in ("update", "update_all", "delete", "delete_all")},
     "os_compute_api:os-extended-server-attributes": ADMIN_ONLY,
+    # Server actions (POST /servers/{id}/action).
+    SERVERS + "stop": PROJECT_MEMBER,
+    SERVERS + "start": PROJECT_MEMBER,
+    SERVERS + "reboot": PROJECT_MEMBER,
+    SERVERS + "resize": PROJECT_MEMBER,
+    SERVERS + "confirm_resize": PROJECT_MEMBER,
+    SERVERS + "revert_resize": PROJECT_MEMBER,
+    SERVERS + "rebuild": PROJECT_MEMBER,
+    "os_compute_api:os-pause-server:pause": PROJECT_MEMBER,
+    "os_compute_api:os-pause-server:unpause": PROJECT_MEMBER,
+    "os_compute_api:os-suspend-server:suspend": PROJECT_MEMBER,
+    "os_compute_api:os-suspend-server:resume": PROJECT_MEMBER,
+    "os_compute_api:os-lock-server:lock": PROJECT_MEMBER,
+    "os_compute_api:os-lock-server:unlock": PROJECT_MEMBER,
+    "os_compute_api:os-admin-actions:reset_state": ADMIN_ONLY,
+    "os_compute_api:os-deferred-delete:force": PROJECT_MEMBER,
+    "os_compute_api:os-console-output": PROJECT_MEMBER,
     "os_compute_api:flavors": ANY,  # Nova checks no policy to read flavors
     "os_compute_api:os-flavor-manage:create": ADMIN_ONLY,
     "os_compute_api:os-flavor-manage:delete": ADMIN_ONLY,
+    "os_compute_api:os-flavor-manage:update": ADMIN_ONLY,
+    "os_compute_api:os-flavor-extra-specs:index": PROJECT_READER,
+    "os_compute_api:os-flavor-extra-specs:show": PROJECT_READER,
+    "os_compute_api:os-flavor-extra-specs:create": ADMIN_ONLY,
+    "os_compute_api:os-flavor-extra-specs:update": ADMIN_ONLY,
+    "os_compute_api:os-flavor-extra-specs:delete": ADMIN_ONLY,
+    "os_compute_api:os-flavor-access": ADMIN_ONLY,
+    "os_compute_api:os-flavor-access:add_tenant_access": ADMIN_ONLY,
+    "os_compute_api:os-flavor-access:remove_tenant_access": ADMIN_ONLY,
     "os_compute_api:os-keypairs:index": OWNER,
     "os_compute_api:os-keypairs:show": OWNER,
     "os_compute_api:os-keypairs:create": OWNER,
@@ -36,6 +73,28 @@ RULES: dict[str, str] = {
     "os_compute_api:limits": ANY,
     "os_compute_api:os-quota-sets:show": PROJECT_READER,
     "os_compute_api:os-quota-sets:update": ADMIN_ONLY,
+    # Host aggregates are the operator's; everyone sees the zones, admins their hosts.
+    **{f"os_compute_api:os-aggregates:{action}": ADMIN_ONLY for action in (
+        "index", "create", "show", "update", "delete", "add_host", "remove_host",
+        "set_metadata", "images")},
+    "os_compute_api:os-availability-zone:list": ANY,
+    "os_compute_api:os-availability-zone:detail": ADMIN_ONLY,
+    "os_compute_api:os-server-groups:index": PROJECT_READER,
+    "os_compute_api:os-server-groups:index:all_projects": ADMIN_ONLY,
+    "os_compute_api:os-server-groups:show": PROJECT_READER,
+    "os_compute_api:os-server-groups:create": PROJECT_MEMBER,
+    "os_compute_api:os-server-groups:delete": PROJECT_MEMBER,
+    # Instance actions: steps with tracebacks and hosts (events) and fault details
+    # (events:details) are admin-only; from 2.51 the owner sees the steps without them.
+    "os_compute_api:os-instance-actions:list": PROJECT_READER,
+    "os_compute_api:os-instance-actions:show": PROJECT_READER,
+    "os_compute_api:os-instance-actions:events": ADMIN_ONLY,
+    "os_compute_api:os-instance-actions:events:details": ADMIN_ONLY,
+    **{f"os_compute_api:os-services:{action}": ADMIN_ONLY
+       for action in ("list", "update", "delete")},
+    **{f"os_compute_api:os-hypervisors:{action}": ADMIN_ONLY
+       for action in ("list", "list-detail", "show", "statistics", "uptime", "search",
+                      "servers")},
 }
 # The least role each rule needs within the caller's own project.
 _LEAST_ROLE = {PROJECT_READER: READER, PROJECT_MEMBER: MEMBER}

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from cloud.http import server_fields
 from cloud.http.faults import BadRequest
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
@@ -19,6 +20,8 @@ class NetworkRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     uuid: str | None = None
     port: str | None = None
     fixed_ip: str | None = None
+    # Device tag: 2.32–2.36 and from 2.42 (server_requests_late checks the version).
+    tag: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class SecurityGroupRef(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -53,6 +56,15 @@ class ServerCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # From microversion 2.19 (refused before it: see ``check_microversion``).
     description: Annotated[str, msgspec.Meta(max_length=255)] | None | msgspec.UnsetType = (
         msgspec.UNSET)
+    # From microversion 2.52 (refused before it); checked by ``server_fields.tags``.
+    tags: list[Any] | msgspec.UnsetType = msgspec.UNSET
+    # Multi-create: answer with the reservation id instead of the first server.
+    return_reservation_id: bool | str = False
+    # From 2.63, 2.74 and 2.90 (refused before; checked by server_requests_late).
+    trusted_image_certificates: Any | msgspec.UnsetType = msgspec.UNSET
+    host: Any | msgspec.UnsetType = msgspec.UNSET
+    hypervisor_hostname: Any | msgspec.UnsetType = msgspec.UNSET
+    hostname: Any | msgspec.UnsetType = msgspec.UNSET
 
 
 class CreateServerBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -83,6 +95,7 @@ def decode_create_server(body: bytes) -> ServerCreate:
     _check_name(server.name)
     _check_image_ref(server.image_ref)
     _check_counts(server)
+    _check_attributes(server)
     _check_user_data(server.user_data)
     _check_block_devices(server.block_device_mapping_v2 or [])
     return server
@@ -90,6 +103,9 @@ def decode_create_server(body: bytes) -> ServerCreate:
 
 def check_microversion(server: ServerCreate, version: tuple[int, int]) -> None:
     """Refuse the fields the requested microversion does not know yet."""
+    if server.tags is not msgspec.UNSET and version < (2, 52):
+        raise BadRequest("Invalid input for field/attribute server. Additional"
+                         " properties are not allowed ('tags' was unexpected)")
     if server.description is not msgspec.UNSET:
         if version < (2, 19):
             raise BadRequest("Invalid input for field/attribute server. Additional"
@@ -116,9 +132,27 @@ def _check_image_ref(image_ref: str) -> None:
 
 
 def _check_counts(server: ServerCreate) -> None:
-    if int(server.min_count) != 1 or int(server.max_count) != 1:
-        raise BadRequest("Only one server per request is supported: min_count and"
-                         " max_count must be 1.")
+    for name in ("min_count", "max_count"):
+        if int(getattr(server, name)) < 1:
+            raise BadRequest(f"Invalid input for field/attribute {name}. Value:"
+                             f" {getattr(server, name)}. Must be at least 1")
+    if int(server.min_count) > int(server.max_count):
+        raise BadRequest("min_count must be <= max_count")
+    server_fields.flag("return_reservation_id", server.return_reservation_id)
+
+
+def _check_attributes(server: ServerCreate) -> None:
+    """Access addresses, metadata keys and tags, in Nova's terms."""
+    if server.access_ipv4 is not None:
+        server_fields.access_ip("accessIPv4", server.access_ipv4, version=4)
+    if server.access_ipv6 is not None:
+        server_fields.access_ip("accessIPv6", server.access_ipv6, version=6)
+    server_fields.metadata("metadata", server.metadata)
+    if server.tags is not msgspec.UNSET:
+        server_fields.tags(server.tags)
+        if len(server.tags) > 50:
+            raise BadRequest(f"Invalid input for field/attribute tags. Value:"
+                             f" {server.tags}. Too many items (at most 50)")
 
 
 def _check_user_data(user_data: str | None) -> None:

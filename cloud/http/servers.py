@@ -1,7 +1,6 @@
 """``/servers``: create, list, show and delete."""
 
 import logging
-import re
 import secrets
 from typing import Any
 
@@ -11,11 +10,15 @@ from litestar.params import FromPath, RawBody
 
 from cloud.domain.events import FlavorSpec
 from cloud.domain.states import api_status
-from cloud.http import microversions, paging, policy, schemas, views
-from cloud.http.context import Backend, BackendDep, identity, service_context
+from cloud.http import flavors, microversions, paging, policy, schemas, views
+from cloud.http import scheduler_hints, server_groups
+from cloud.http import server_fields, server_filters, server_requests_late
+from cloud.http import server_views_late
+from cloud.http.context import Backend, BackendDep, Identity, identity, service_context
 from cloud.http.faults import BadRequest, ItemNotFound
 from cloud.projections.quota_queries import QuotaQueries
-from cloud.services import instances
+from cloud.projections import server_queries
+from cloud.services import instances, server_actions
 
 log = logging.getLogger(__name__)
 Row = dict[str, Any]
@@ -43,23 +46,21 @@ def _visible_server(request: Request, backend: Backend, server_id: str,
 
 
 def _detail(request: Request, backend: Backend, row: Row) -> dict[str, Any]:
-    return views.server_detail(backend.links, row,
+    version = microversions.negotiated(request.scope)
+    return views.server_detail(backend.links,
+                               server_views_late.with_image(backend, row, version),
                                status=api_status(row["vm_state"], row["task_state"]),
-                               is_admin=identity(request).is_admin,
-                               version=microversions.negotiated(request.scope))
+                               is_admin=identity(request).is_admin, version=version)
 
 
 # --- create ---------------------------------------------------------------------------
 
 
-def _flavor_spec(backend: Backend, flavor_ref: str | int) -> FlavorSpec:
-    flavor_id = schemas.flavor_id(flavor_ref)
-    row = backend.read_models.flavor(flavor_id)
-    if row is None:
-        raise BadRequest(f"Flavor {flavor_id} could not be found.")
-    return FlavorSpec(flavorid=row["flavorid"], name=row["name"], vcpus=row["vcpus"],
-                      ram=row["ram"], disk=row["disk"], ephemeral=row["ephemeral"],
-                      swap=row["swap"])
+def _flavor_spec(backend: Backend, flavor_ref: str | int,
+                 caller: Identity | None = None) -> FlavorSpec:
+    """The flavor's copy the server keeps (extra specs too); 400 when it is missing or
+    is private and ``caller`` has no access."""
+    return flavors.usable_flavor(backend, caller, schemas.flavor_id(flavor_ref))
 
 
 def _image_id(backend: Backend, image_ref: str) -> str:
@@ -75,14 +76,24 @@ def _password() -> str:
 def _options(request: Request, backend: Backend,
              server: schemas.ServerCreate) -> dict[str, Any]:
     """What the request asks of the new server besides its name, flavor and image."""
-    schemas.check_microversion(server, microversions.negotiated(request.scope))
+    version = microversions.negotiated(request.scope)
+    schemas.check_microversion(server, version)
+    late = server_requests_late.create_options(server, version)
+    if server.host is not msgspec.UNSET or server.hypervisor_hostname is not msgspec.UNSET:
+        policy.authorize(identity(request), "compute:servers:create:requested_destination")
+        late["requested_host"] = server_requests_late.destination(
+            server, backend.read_models.hosts())
     if server.key_name is not None and QuotaQueries(backend.read_models.pool).keypair(
             identity(request).user_id, server.key_name) is None:
         raise BadRequest("Invalid key_name provided.")
     description = None if server.description is msgspec.UNSET else server.description
     return {"metadata": server.metadata, "availability_zone": server.availability_zone,
             "key_name": server.key_name, "user_data": server.user_data,
-            "description": description}
+            "description": description,
+            "tags": [] if server.tags is msgspec.UNSET else server.tags,
+            "access_ipv4": server.access_ipv4, "access_ipv6": server.access_ipv6,
+            "min_count": int(server.min_count), "max_count": int(server.max_count),
+            **late}
 
 
 @post("/servers", status_code=202, sync_to_thread=True)
@@ -91,29 +102,23 @@ def create_server(request: Request, backend: BackendDep,
     """Record the request for a server; it builds asynchronously (202)."""
     server = schemas.decode_create_server(body)
     policy.authorize(identity(request), policy.SERVERS + "create")
-    flavor = _flavor_spec(backend, server.flavor_ref)
+    flavor = _flavor_spec(backend, server.flavor_ref, identity(request))
     image_ref = _image_id(backend, server.image_ref)
-    server_id, positions = instances.create(
+    server_ids, reservation_id, positions = instances.create_many(
         backend.store, name=server.name, flavor=flavor, image_ref=image_ref,
-        context=service_context(request), **_options(request, backend, server))
+        context=service_context(request), **_options(request, backend, server),
+        **scheduler_hints.options(request, backend, body, server.availability_zone))
     _wait(backend, positions)
-    created = views.created_server(backend.links, server_id,
+    if server_fields.flag("return_reservation_id", server.return_reservation_id):
+        return Response({"reservation_id": reservation_id}, status_code=202)
+    # Several servers at once: Nova answers with the first one.
+    created = views.created_server(backend.links, server_ids[0],
                                    admin_pass=server.admin_pass or _password())
-    return Response(created, status_code=202,
-                    headers={"Location": backend.links.self_href("servers", server_id)})
+    return Response(created, status_code=202, headers={
+        "Location": backend.links.self_href("servers", server_ids[0])})
 
 
 # --- list -----------------------------------------------------------------------------
-
-
-def _name_filter(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    try:
-        re.compile(raw)
-    except re.error as error:
-        raise BadRequest(f"Invalid name filter [{raw}]: {error}") from None
-    return raw
 
 
 def _project_filter(request: Request) -> str | None:
@@ -129,35 +134,27 @@ def _project_filter(request: Request) -> str | None:
     return None
 
 
-def _filters_by_address(request: Request) -> bool:
-    """Whether the list is filtered by fixed address: ``ip``, and ``ip6`` (for everyone
-    from 2.5 on, for admins always). No server has an address yet: nothing matches."""
-    params = request.query_params
-    if "ip" in params:
-        return True
-    return "ip6" in params and (identity(request).is_admin
-                                or microversions.negotiated(request.scope) >= (2, 5))
-
-
-def _marker(backend: Backend, raw: str | None) -> tuple | None:
-    if raw is None:
-        return None
-    marker = backend.read_models.marker(raw)
-    if marker is None:
-        raise paging.marker_not_found(raw)
-    return marker
-
-
 def _page(request: Request, backend: Backend, path: str) -> Page:
-    """The servers this request asks for, newest first, and ``servers_links`` if any."""
+    """The servers this request asks for, filtered and sorted as asked (newest first by
+    default), and ``servers_links`` when the page is full."""
     params = request.query_params
     page_limit = paging.limit(params.get("limit"))
     project_id = _project_filter(request)
-    if _filters_by_address(request):
+    version, is_admin = microversions.negotiated(request.scope), identity(request).is_admin
+    filters = server_filters.filters_for(params, version, is_admin=is_admin,
+                                         project_id=project_id)
+    sort = server_queries.full_sort(server_filters.sort_for(params, version,
+                                                            is_admin=is_admin))
+    marker = None
+    if params.get("marker") is not None:
+        marker = server_queries.marker_position(backend.read_models.pool,
+                                                params["marker"], sort)
+        if marker is None:
+            raise paging.marker_not_found(params["marker"])
+    if filters is None:
         return [], {}
-    rows = backend.read_models.servers(
-        project_id=project_id, name=_name_filter(params.get("name")),
-        limit=page_limit, marker=_marker(backend, params.get("marker")))
+    rows = server_queries.list_servers(backend.read_models.pool, filters, sort=sort,
+                                       limit=page_limit, marker=marker)
     extra: dict[str, Any] = {}
     if paging.is_full(rows, page_limit):
         extra["servers_links"] = [backend.links.next_page(
@@ -184,7 +181,8 @@ def list_servers_detail(request: Request, backend: BackendDep) -> dict[str, Any]
 def show_server(request: Request, backend: BackendDep,
                 server_id: FromPath[str]) -> dict[str, Any]:
     row = _visible_server(request, backend, server_id)
-    return {"server": _detail(request, backend, row)}
+    return {"server": _detail(request, backend, server_groups.with_groups(
+        backend, row, microversions.negotiated(request.scope)))}
 
 
 @delete("/servers/{server_id:str}", status_code=204, sync_to_thread=True)
@@ -192,5 +190,6 @@ def delete_server(request: Request, backend: BackendDep,
                   server_id: FromPath[str]) -> None:
     """Ask for the server to go away; without a host it is gone at once."""
     _visible_server(request, backend, server_id, "delete")
-    _wait(backend, instances.delete(backend.store, server_id,
-                                    context=service_context(request)))
+    _wait(backend, server_actions.delete(backend.store, server_id,
+                                         context=service_context(request),
+                                         is_admin=identity(request).is_admin))

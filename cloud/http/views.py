@@ -76,22 +76,34 @@ def version(links: Links, *, min_version: str, max_version: str) -> JSON:
 # --- flavors --------------------------------------------------------------------------
 
 
-def flavor_summary(links: Links, row: Row) -> JSON:
-    return {"id": row["flavorid"], "name": row["name"],
-            "links": links.pair("flavors", row["flavorid"])}
+def flavor_summary(links: Links, row: Row, version: APIVersion = MIN_VERSION) -> JSON:
+    """A flavor as listed (``description`` from 2.55)."""
+    shown = {"id": row["flavorid"], "name": row["name"],
+             "links": links.pair("flavors", row["flavorid"])}
+    if version >= (2, 55):
+        shown["description"] = row["description"]
+    return shown
 
 
-def flavor_detail(links: Links, row: Row) -> JSON:
-    """A flavor as of 2.1, where a swap of 0 is shown as an empty string."""
-    return {
+def flavor_detail(links: Links, row: Row, version: APIVersion = MIN_VERSION, *,
+                  extra_specs: bool = True) -> JSON:
+    """A flavor, where a swap of 0 is shown as an empty string (as 0 from 2.75);
+    ``description`` from 2.55, ``extra_specs`` from 2.61 (to callers who may read them)."""
+    shown = {
         "id": row["flavorid"], "name": row["name"], "ram": row["ram"],
-        "vcpus": row["vcpus"], "disk": row["disk"], "swap": row["swap"] or "",
+        "vcpus": row["vcpus"], "disk": row["disk"],
+        "swap": row["swap"] if version >= (2, 75) else row["swap"] or "",
         "OS-FLV-EXT-DATA:ephemeral": row["ephemeral"],
         "OS-FLV-DISABLED:disabled": False,
         "os-flavor-access:is_public": row["is_public"],
-        "rxtx_factor": 1.0,
+        "rxtx_factor": row.get("rxtx_factor", 1.0),
         "links": links.pair("flavors", row["flavorid"]),
     }
+    if version >= (2, 55):
+        shown["description"] = row["description"]
+    if version >= (2, 61) and extra_specs:
+        shown["extra_specs"] = row.get("extra_specs") or {}
+    return shown
 
 
 # --- servers --------------------------------------------------------------------------
@@ -141,12 +153,23 @@ def _fault(fault: Row, *, is_admin: bool) -> JSON:
     return shown
 
 
-def _references(links: Links, row: Row) -> JSON:
-    flavor_id = row["flavor"]["flavorid"]
-    return {
-        "image": {"id": row["image_ref"], "links": links.bookmark("images", row["image_ref"])},
-        "flavor": {"id": flavor_id, "links": links.bookmark("flavors", flavor_id)},
-    }
+def server_flavor(links: Links, flavor: Row, version: APIVersion) -> JSON:
+    """The server's own copy of its flavor from 2.47 (it outlives the flavor), before
+    that a reference to the flavor."""
+    if version >= (2, 47):
+        return {"vcpus": flavor["vcpus"], "ram": flavor["ram"], "disk": flavor["disk"],
+                "ephemeral": flavor.get("ephemeral", 0), "swap": flavor.get("swap", 0),
+                "original_name": flavor["name"], "extra_specs": flavor.get("extra_specs", {})}
+    flavor_id = flavor["flavorid"]
+    return {"id": flavor_id, "links": links.bookmark("flavors", flavor_id)}
+
+
+def _references(links: Links, row: Row, version: APIVersion) -> JSON:
+    image = {"id": row["image_ref"], "links": links.bookmark("images", row["image_ref"])}
+    # 2.98: the handler adds the image's properties (server_views_late.with_image).
+    if version >= (2, 98) and "image_properties" in row:
+        image["properties"] = row["image_properties"]
+    return {"image": image, "flavor": server_flavor(links, row["flavor"], version)}
 
 
 def _admin_attributes(row: Row, version: APIVersion) -> JSON:
@@ -159,7 +182,7 @@ def _admin_attributes(row: Row, version: APIVersion) -> JSON:
         # No kernel/ramdisk images and no disks attached by device name (yet).
         attributes.update({
             "OS-EXT-SRV-ATTR:reservation_id": row["reservation_id"],
-            "OS-EXT-SRV-ATTR:launch_index": 0,
+            "OS-EXT-SRV-ATTR:launch_index": row.get("launch_index") or 0,
             "OS-EXT-SRV-ATTR:hostname": row["hostname"],
             "OS-EXT-SRV-ATTR:kernel_id": "", "OS-EXT-SRV-ATTR:ramdisk_id": "",
             "OS-EXT-SRV-ATTR:root_device_name": None,
@@ -172,11 +195,28 @@ def _versioned(row: Row, version: APIVersion, *, is_admin: bool) -> JSON:
     """The fields later microversions add, each from its version on."""
     fields: JSON = {}
     if version >= (2, 9):
-        fields["locked"] = False  # nothing can lock a server yet
+        fields["locked"] = bool(row.get("locked"))
     if version >= (2, 16) and is_admin:
         fields["host_status"] = row["host_status"] or ""
     if version >= (2, 19):
         fields["description"] = row["description"]
+    if version >= (2, 26):
+        fields["tags"] = list(row.get("tags") or [])
+    if version >= (2, 63):
+        fields["trusted_image_certificates"] = row.get("trusted_image_certificates")
+    if version >= (2, 73):
+        fields["locked_reason"] = row.get("locked_reason")
+    if version >= (2, 90):
+        # Everyone sees the hostname from 2.90 (admins from 2.3).
+        fields["OS-EXT-SRV-ATTR:hostname"] = row["hostname"]
+    if version >= (2, 96):
+        # The zone the user asked for at create; null when the scheduler chose freely.
+        fields["pinned_availability_zone"] = row.get("availability_zone")
+    # Nova shows the groups on show, update and rebuild only: those handlers add them.
+    if version >= (2, 71) and "server_groups" in row:
+        fields["server_groups"] = row["server_groups"]
+    if version >= (2, 100):
+        fields["scheduler_hints"] = row.get("scheduler_hints") or {}
     return fields
 
 
@@ -187,9 +227,10 @@ def server_detail(links: Links, row: Row, *, status: str, is_admin: bool,
         "id": row["id"], "name": row["name"], "status": status,
         "tenant_id": row["project_id"], "user_id": row["user_id"],
         "metadata": row["metadata"], "hostId": host_id(row["project_id"], row["host"]),
-        **_references(links, row),
+        **_references(links, row, version),
         "created": isotime(row["created_at"]), "updated": isotime(row["updated_at"]),
-        "addresses": {}, "accessIPv4": "", "accessIPv6": "",
+        "addresses": {}, "accessIPv4": row.get("access_ipv4") or "",
+        "accessIPv6": row.get("access_ipv6") or "",
         "links": links.pair("servers", row["id"]),
         "OS-DCF:diskConfig": "MANUAL",
         "OS-EXT-AZ:availability_zone": row["availability_zone"] or DEFAULT_AZ,

@@ -30,6 +30,12 @@ def instance_requested(cur: Cursor, env: Envelope) -> None:
          states.BUILDING, states.SCHEDULING, _json(e.metadata).decode(),
          e.availability_zone, e.key_name, env.timestamp, env.timestamp, env.request_id,
          env.version, e.hostname, e.reservation_id, e.user_data, e.description))
+    if e.trusted_image_certificates is not None:
+        # Column of server_actions.DDL (2.63); the version guard keeps a redelivery
+        # from undoing a later rebuild's certificates.
+        cur.execute("UPDATE servers SET trusted_image_certificates = %s"
+                    " WHERE id = %s AND version = %s",
+                    (_json(e.trusted_image_certificates).decode(), env.id, env.version))
 
 
 def instance_scheduled(cur: Cursor, env: Envelope) -> None:
@@ -88,31 +94,35 @@ def _resum_host(cur: Cursor, host: str, timestamp: str) -> None:
     cur.execute(
         "UPDATE hosts SET (vcpus_used, memory_mb_used, disk_gb_used, running_vms) ="
         " (SELECT coalesce(sum(vcpus), 0), coalesce(sum(memory_mb), 0),"
-        "  coalesce(sum(disk_gb), 0), count(*) FROM host_claims WHERE host = %s),"
+        "  coalesce(sum(disk_gb), 0), count(DISTINCT instance_id) FROM host_claims"
+        "  WHERE host = %s),"
         " updated_at = %s WHERE name = %s", (host, timestamp, host))
 
 
 def resources_claimed(cur: Cursor, env: Envelope) -> None:
     e: ev.ResourcesClaimed = env.data  # type: ignore[assignment]
-    cur.execute("INSERT INTO host_claims VALUES (%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
-                (e.host, e.instance_id, e.vcpus, e.memory_mb, e.disk_gb))
+    cur.execute("INSERT INTO host_claims VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+                (e.host, e.instance_id, e.vcpus, e.memory_mb, e.disk_gb, e.kind))
     _resum_host(cur, e.host, env.timestamp)
 
 
 def resources_released(cur: Cursor, env: Envelope) -> None:
     e: ev.ResourcesReleased = env.data  # type: ignore[assignment]
-    cur.execute("DELETE FROM host_claims WHERE host = %s AND instance_id = %s",
-                (e.host, e.instance_id))
+    cur.execute("DELETE FROM host_claims WHERE host = %s AND instance_id = %s AND kind = %s",
+                (e.host, e.instance_id, e.kind))
     _resum_host(cur, e.host, env.timestamp)
 
 
 def flavor_created(cur: Cursor, env: Envelope) -> None:
     e: ev.FlavorCreated = env.data  # type: ignore[assignment]
     f = e.flavor
-    cur.execute("INSERT INTO flavors VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
-                " ON CONFLICT (flavorid) DO NOTHING",
+    # Numbered after the largest number given, as a replay numbers them again.
+    cur.execute("INSERT INTO flavors (flavorid, name, vcpus, ram, disk, ephemeral, swap,"
+                " is_public, description, created_at, rxtx_factor, seq)"
+                " SELECT %s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s, coalesce(max(seq), 0) + 1"
+                " FROM flavors ON CONFLICT (flavorid) DO NOTHING",
                 (f.flavorid, f.name, f.vcpus, f.ram, f.disk, f.ephemeral, f.swap,
-                 e.is_public, e.description, env.timestamp))
+                 e.is_public, e.description, env.timestamp, e.rxtx_factor))
 
 
 FOLDS: dict[str, Fold] = {

@@ -17,6 +17,9 @@ from cloud.projections.registry import FOLDS
 log = logging.getLogger(__name__)
 NAME = "read_models"
 BATCH = 1000
+# Held by every batch (transaction-scoped) and by ``cloud replay`` while it swaps tables,
+# so the projector never folds into a table that is being moved.
+FOLD_LOCK = 0x636C6F7564  # "cloud"
 
 
 def tracked_position(conn: psycopg.Connection, name: str = NAME) -> int:
@@ -27,13 +30,19 @@ def tracked_position(conn: psycopg.Connection, name: str = NAME) -> int:
 
 
 def apply(conn: psycopg.Connection, records: list[Recorded], name: str = NAME) -> int:
-    """Fold records in one transaction; returns the new position."""
+    """Fold records in one transaction; returns the new position.
+
+    Records at or before the tracked position are skipped: another projector, or a
+    ``cloud replay`` swap, may have folded them while this batch waited for the lock.
+    """
     with conn.transaction(), conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (FOLD_LOCK,))
+        done = tracked_position(conn, name)
         for record in records:
             fold = FOLDS.get(record.envelope.event)
-            if fold is not None:
+            if fold is not None and record.position > done:
                 fold(cur, record.envelope)
-        position = records[-1].position
+        position = max(records[-1].position, done)
         cur.execute("INSERT INTO projection_tracking VALUES (%s, %s) ON CONFLICT (name)"
                     " DO UPDATE SET position = EXCLUDED.position", (name, position))
     return position

@@ -12,12 +12,16 @@ SERVER_COLUMNS = (
     "id::text, name, project_id, user_id, flavor, image_ref, vm_state, task_state,"
     " power_state, host, node, metadata, availability_zone, key_name, fault, created_at,"
     " updated_at, launched_at, terminated_at, hostname, reservation_id, user_data,"
-    " description,"
+    " description, tags, access_ipv4, access_ipv6, launch_index,"
+    " locked, locked_reason, locked_by, trusted_image_certificates,"
     # Nova's host_status: UP while the host's compute agent beats (within Nova's
     # service_down_time of 60 s), UNKNOWN after; NULL without a host or an agent.
     " (SELECT CASE WHEN now() - v.last_seen_at < interval '60 seconds' THEN 'UP'"
     " ELSE 'UNKNOWN' END FROM services v WHERE v.host = servers.host"
-    " AND v.binary_name = 'cloud-compute') AS host_status"
+    " AND v.binary_name = 'nova-compute') AS host_status,"
+    # Shown from 2.100: what the create asked of the scheduler.
+    " (SELECT hints FROM server_scheduler_hints sh WHERE sh.instance_id = servers.id)"
+    " AS scheduler_hints"
 )
 
 
@@ -80,25 +84,23 @@ class ReadModels:
                          (server_id,))
         return (rows[0]["created_at"], rows[0]["id"]) if rows else None
 
-    def flavors(self) -> list[dict[str, Any]]:
-        return self._all("SELECT * FROM flavors ORDER BY flavorid")
-
-    def flavor(self, flavorid: str) -> dict[str, Any] | None:
-        rows = self._all("SELECT * FROM flavors WHERE flavorid = %s", (flavorid,))
-        return rows[0] if rows else None
-
     def image(self, image_id: str) -> dict[str, Any] | None:
         rows = self._all("SELECT * FROM images WHERE id::text = %s", (image_id,))
         return rows[0] if rows else None
 
     def hosts(self) -> list[dict[str, Any]]:
-        """Hosts with their usage and the last heartbeat of their compute agent."""
+        """Hosts with their usage, the last heartbeat of their compute agent and the
+        operator's switches on that service (os-services)."""
         return self._all(
-            "SELECT h.*, s.last_seen_at FROM hosts h LEFT JOIN services s"
-            " ON s.host = h.name AND s.binary_name = 'cloud-compute' ORDER BY h.name")
+            "SELECT h.*, s.last_seen_at, coalesce(st.disabled, false) AS disabled,"
+            " coalesce(st.forced_down, false) AS forced_down FROM hosts h"
+            " LEFT JOIN services s ON s.host = h.name AND s.binary_name = 'nova-compute'"
+            " LEFT JOIN service_states st ON st.host = h.name"
+            " AND st.binary_name = 'nova-compute' ORDER BY h.name")
 
     def claims_of(self, instance_id: str) -> list[str]:
         """Hosts holding a claim for an instance."""
-        rows = self._all("SELECT host FROM host_claims WHERE instance_id::text = %s",
+        rows = self._all("SELECT host FROM host_claims WHERE instance_id::text = %s"
+                         " AND kind = ''",
                          (instance_id,))
         return [row["host"] for row in rows]

@@ -47,6 +47,12 @@ CREATE TABLE IF NOT EXISTS flavors (
     description text,
     created_at timestamptz NOT NULL
 );
+-- Columns of the flavor API (rxtx_factor, extra specs, and ``seq``: creation order, Nova's
+-- internal id, the tie-breaker of every flavor sort); access is in flavor_access.
+ALTER TABLE flavors
+    ADD COLUMN IF NOT EXISTS rxtx_factor double precision NOT NULL DEFAULT 1.0,
+    ADD COLUMN IF NOT EXISTS extra_specs jsonb NOT NULL DEFAULT '{}',
+    ADD COLUMN IF NOT EXISTS seq bigint NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS hosts (
     name text PRIMARY KEY,
     hypervisor_type text NOT NULL,
@@ -68,7 +74,8 @@ CREATE TABLE IF NOT EXISTS host_claims (
     vcpus int NOT NULL,
     memory_mb int NOT NULL,
     disk_gb int NOT NULL,
-    PRIMARY KEY (host, instance_id)
+    kind text NOT NULL DEFAULT '',
+    PRIMARY KEY (host, instance_id, kind)
 );
 CREATE INDEX IF NOT EXISTS host_claims_instance ON host_claims (instance_id);
 """

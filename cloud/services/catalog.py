@@ -3,10 +3,11 @@
 import uuid
 
 from cloud.adapters.eventstore import Batch, EventStore
-from cloud.domain import flavor, ids
 from cloud.domain.envelope import Actor, Context
+from cloud.domain.errors import Duplicate
 from cloud.domain.events import FlavorSpec, ImageRegistered
 from cloud.domain.flavor import DEFAULT_FLAVORS
+from cloud.services import flavors
 from cloud.services.repository import load_flavor
 
 # The default image servers boot from: registered (ImageRegistered) as public and active
@@ -16,11 +17,18 @@ DEFAULT_IMAGE_NAME = "cloud-test-image"
 
 
 def create_flavor(store: EventStore, spec: FlavorSpec, *, context: Context) -> list[int]:
-    """Create a flavor (no-op if the same one exists)."""
+    """Create a default flavor once: an id with a history (a flavor an admin deleted, one
+    recorded before names were reserved) is left as it is, but keeps its name; a name an
+    admin gave another flavor is left to that flavor."""
     existing, version = load_flavor(store, spec.flavorid)
-    events = flavor.create(existing, spec)
-    return store.append(Batch(ids.flavor_stream(spec.flavorid), spec.flavorid, version, events),
-                        context=context)
+    if existing is not None and not existing.deleted:
+        return flavors.claim_own_name(store, existing.spec, context=context)
+    if version:
+        return []
+    try:
+        return flavors.create(store, spec, context=context)
+    except Duplicate:
+        return []
 
 
 def bootstrap(store: EventStore, *, timestamp: str) -> None:

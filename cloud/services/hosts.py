@@ -43,13 +43,21 @@ def register(store: EventStore, name: str, *, context: Context, **capacity: obje
 
 
 def claim(store: EventStore, name: str, *, instance_id: str, resources: host.Claim,
-          ratios: host.Ratios, context: Context) -> list[Event]:
+          ratios: host.Ratios, context: Context, kind: str = "") -> list[Event]:
     """Claim resources on a host. Raises HostFull when it has no room."""
     return _decide_and_save(store, name, context, lambda current: host.claim(
-        current, instance_id=instance_id, resources=resources, ratios=ratios))
+        current, instance_id=instance_id, resources=resources, ratios=ratios, kind=kind))
 
 
-def release(store: EventStore, name: str, *, instance_id: str, context: Context) -> list[Event]:
-    """Give back an instance's claim (nothing if it holds none)."""
-    return _decide_and_save(store, name, context,
-                            lambda current: host.release(current, instance_id=instance_id))
+def release(store: EventStore, name: str, *, instance_id: str, context: Context,
+            kind: str | None = None) -> list[Event]:
+    """Give back an instance's claims, or only its claim of ``kind`` (nothing if none)."""
+    return _decide_and_save(store, name, context, lambda current: host.release(
+        current, instance_id=instance_id, kind=kind))
+
+
+def confirm_resize(store: EventStore, name: str, *, instance_id: str,
+                   context: Context) -> list[Event]:
+    """The resized flavor's claim replaces the instance's old one."""
+    return _decide_and_save(store, name, context, lambda current: host.confirm_resize(
+        current, instance_id=instance_id))

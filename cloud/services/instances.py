@@ -9,12 +9,12 @@ import uuid
 from collections.abc import Callable
 
 from cloud.adapters.eventstore import Batch, EventStore
-from cloud.domain import instance, quota, states
+from cloud.domain import instance, quota, server_group, states
 from cloud.domain.envelope import Context
 from cloud.domain.errors import NotFound
 from cloud.domain.events import Event, Fault, FlavorSpec, InstanceDeleted
 from cloud.domain.quota import ProjectUsage
-from cloud.services import hosts, quotas
+from cloud.services import hosts, quotas, server_groups
 from cloud.services.repository import load_instance
 
 _RESERVATION_SYMBOLS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -37,23 +37,57 @@ def create(store: EventStore, *, name: str, flavor: FlavorSpec, image_ref: str,
            context: Context, **options: object) -> tuple[str, list[int]]:
     """Record a new server request, counted against the project's quota in the same
     transaction; returns its id and the log positions written. Raises QuotaExceeded."""
-    instance_id = str(uuid.uuid4())
+    ids, _, positions = create_many(store, name=name, flavor=flavor, image_ref=image_ref,
+                                    context=context, **options)
+    return ids[0], positions
+
+
+def _names(name: str, count: int) -> list[str]:
+    # Nova's default multi_instance_display_name_template: "%(name)s-%(count)d".
+    return [name] if count == 1 else [f"{name}-{n}" for n in range(1, count + 1)]
+
+
+def create_many(store: EventStore, *, name: str, flavor: FlavorSpec, image_ref: str,
+                context: Context, min_count: int = 1, max_count: int = 1,
+                **options: object) -> tuple[list[str], str, list[int]]:
+    """Record ``max_count`` servers of one request, or as many as the quota allows but
+    at least ``min_count``, in one transaction with their quota usage. Returns their
+    ids, the shared reservation id and the log positions. Raises QuotaExceeded."""
     project_id = context.actor.project_id or ""
     options.setdefault("reservation_id", "r-" + "".join(
         secrets.choice(_RESERVATION_SYMBOLS) for _ in range(8)))
-    events = instance.request(
-        instance_id, name=name, flavor=flavor, image_ref=image_ref,
-        project_id=project_id, user_id=context.actor.user_id or "",
-        **options)  # type: ignore[arg-type]
     limits = quotas.load_quota_set(store, project_id)[0].limits()
-    quota.check_metadata(limits, len(events[0].metadata))  # type: ignore[attr-defined]
-    batch = Batch(uuid.UUID(instance_id), instance_id, 0, events)
+    quota.check_metadata(limits, len(options.get("metadata") or {}))  # type: ignore[arg-type]
+    ids = [str(uuid.uuid4()) for _ in range(max_count)]
+    made: list[int] = []  # how many the last (saved) decision created
 
     def reserve(usage: ProjectUsage) -> tuple[list[Event], list[Batch]]:
-        return quota.reserve(usage, limits, instance_id=instance_id, cores=flavor.vcpus,
-                             ram=flavor.ram), [batch]
+        usage_events = quota.reserve_many(usage, limits, instance_ids=ids,
+                                          min_count=min_count, cores=flavor.vcpus,
+                                          ram=flavor.ram)
+        names = _names(name, len(usage_events))
+        made.append(len(usage_events))
+        return usage_events, [Batch(uuid.UUID(ids[n]), ids[n], 0, instance.request(
+            ids[n], name=names[n], flavor=flavor, image_ref=image_ref,
+            project_id=project_id, user_id=context.actor.user_id or "",
+            launch_index=n, **options))  # type: ignore[arg-type]
+            for n in range(len(usage_events))] + _group_joins(
+                store, options, ids[:len(usage_events)], limits)
 
-    return instance_id, quotas.save_with_usage(store, project_id, reserve, context=context)
+    positions = quotas.save_with_usage(store, project_id, reserve, context=context)
+    return ids[:made[-1]], str(options["reservation_id"]), positions
+
+
+def _group_joins(store: EventStore, options: dict[str, object], instance_ids: list[str],
+                 limits: dict[str, int]) -> list[Batch]:
+    """The server group's events when the request names one (``group`` hint): members
+    join in the same transaction as their request, within ``server_group_members``."""
+    hints = options.get("scheduler_hints") or {}
+    group_id = server_group.hinted_group(hints)  # type: ignore[arg-type]
+    if group_id is None:
+        return []
+    return [server_groups.join_batch(store, group_id, instance_ids=instance_ids,
+                                     limit=limits["server_group_members"])]
 
 
 def delete(store: EventStore, instance_id: str, *, context: Context) -> list[int]:

@@ -4,7 +4,6 @@ import uuid
 
 from cloud.adapters.eventstore import EventStore
 from cloud.domain import flavor, host, ids, image, instance
-from cloud.domain.events import FlavorSpec
 
 
 def load_instance(store: EventStore, instance_id: str) -> tuple[instance.Instance | None, int]:
@@ -29,8 +28,8 @@ def load_host(store: EventStore, name: str) -> tuple[host.Host, int]:
     return state, version
 
 
-def load_flavor(store: EventStore, flavorid: str) -> tuple[FlavorSpec | None, int]:
-    """The flavor and its version."""
+def load_flavor(store: EventStore, flavorid: str) -> tuple[flavor.Flavor | None, int]:
+    """The flavor (deleted ones too) and its version (0 if it never existed)."""
     state, version = None, 0
     for envelope in store.load(ids.flavor_stream(flavorid)):
         state, version = flavor.evolve(state, envelope.data), envelope.version

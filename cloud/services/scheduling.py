@@ -5,26 +5,30 @@ import datetime as dt
 import logging
 
 from cloud.adapters.eventstore import EventStore
-from cloud.domain import states
+from cloud.domain import service, states
 from cloud.domain.envelope import Context
-from cloud.domain.errors import Conflict, HostFull
+from cloud.domain.errors import HostFull
 from cloud.domain.events import Fault
 from cloud.domain.host import Claim, Ratios
-from cloud.domain.placement import HostView, Placement, RequestSpec, SchedulerConfig, place
+from cloud.domain.placement import HostView, Placement, SchedulerConfig, place
+from cloud.domain.server_group import GroupPolicyViolated
 from cloud.projections.queries import ReadModels
-from cloud.services import hosts, instances
+from cloud.services import compute_services, hosts, instances, scheduling_hints
 from cloud.services.repository import load_instance
 
 log = logging.getLogger(__name__)
-HEARTBEAT_TIMEOUT = dt.timedelta(seconds=60)
 
 
-def host_views(read_models: ReadModels, now: dt.datetime) -> list[HostView]:
-    """The scheduler's picture of the fleet, from the host projection."""
+def host_views(read_models: ReadModels, now: dt.datetime,
+               down_time: dt.timedelta = service.SERVICE_DOWN_TIME) -> list[HostView]:
+    """The scheduler's picture of the fleet, from the host projection; a host whose
+    compute service is down, forced down or disabled fails the Compute filter."""
     return [HostView(
         name=row["name"], vcpus=row["vcpus"], memory_mb=row["memory_mb"],
         disk_gb=row["disk_gb"],
-        up=row["last_seen_at"] is not None and now - row["last_seen_at"] < HEARTBEAT_TIMEOUT,
+        up=service.is_up(row["last_seen_at"], forced_down=row["forced_down"], now=now,
+                         down_time=down_time),
+        enabled=not row["disabled"],
         failed_builds=row["failed_builds"],
         used=Claim(vcpus=row["vcpus_used"], memory_mb=row["memory_mb_used"],
                    disk_gb=row["disk_gb_used"]),
@@ -42,11 +46,34 @@ def schedule(store: EventStore, read_models: ReadModels, instance_id: str, *,
                  disk_gb=state.flavor.disk + state.flavor.ephemeral)
     # A claim left by an attempt that crashed before recording the placement is reused.
     held = read_models.claims_of(instance_id)
-    spec = RequestSpec(instance_id=instance_id, want=want, project_id=state.project_id,
-                       image_id=state.image_ref, availability_zone=state.availability_zone,
-                       ignore_hosts=frozenset(state.failed_hosts))
-    plan = place(spec, host_views(read_models, dt.datetime.now(dt.UTC)), config)
-    for host_name in held or plan.hosts:
+    for _ in range(REPLANS):
+        # Planned again when a server group refused the hosts of a plan made on an
+        # older picture of the group (another scheduler placed a member meanwhile).
+        spec = scheduling_hints.request_spec(store, state, want)
+        views = host_views(read_models, dt.datetime.now(dt.UTC), compute_services.down_time())
+        plan = place(spec, scheduling_hints.with_aggregates(views, read_models), config)
+        outcome = _claim_and_record(store, instance_id, held or plan.hosts, want=want,
+                                    ratios=ratios, context=context)
+        if outcome is not _REPLAN:
+            if outcome is _EXHAUSTED:
+                _no_valid_host(store, instance_id, plan, context)
+                return None
+            return outcome  # type: ignore[return-value]
+        held = []
+    _no_valid_host(store, instance_id, plan, context)
+    return None
+
+
+REPLANS = 5
+_REPLAN, _EXHAUSTED = object(), object()
+
+
+def _claim_and_record(store: EventStore, instance_id: str, candidates: list[str], *,
+                      want: Claim, ratios: Ratios, context: Context) -> object:
+    """The host placed on (None if the instance moved on), else _EXHAUSTED, or
+    _REPLAN when a server group refused a host of this plan."""
+    refused_by_group = False
+    for host_name in candidates:
         try:
             hosts.claim(store, host_name, instance_id=instance_id, resources=want,
                         ratios=ratios, context=context)
@@ -54,21 +81,21 @@ def schedule(store: EventStore, read_models: ReadModels, instance_id: str, *,
             # The projection lagged behind the aggregate: try the next host.
             log.info("claim on %s refused: %s", host_name, refused)
             continue
-        return _record(store, instance_id, host_name, context)
-    _no_valid_host(store, instance_id, plan, context)
-    return None
+        try:
+            return _record(store, instance_id, host_name, context)
+        except GroupPolicyViolated as refused:
+            log.info("placement on %s refused: %s", host_name, refused)
+            hosts.release(store, host_name, instance_id=instance_id, context=context)
+            refused_by_group = True
+    return _REPLAN if refused_by_group else _EXHAUSTED
 
 
 def _record(store: EventStore, instance_id: str, host_name: str, context: Context) -> str | None:
-    while True:
-        try:
-            if instances.schedule(store, instance_id, host_name=host_name, context=context):
-                return host_name
-        except Conflict:
-            continue  # the instance changed meanwhile; decide again on the new state
-        # The instance moved on (deleted while we planned): give the claim back.
-        hosts.release(store, host_name, instance_id=instance_id, context=context)
-        return None
+    if scheduling_hints.record(store, instance_id, host_name, context=context):
+        return host_name
+    # The instance moved on (deleted while we planned): give the claim back.
+    hosts.release(store, host_name, instance_id=instance_id, context=context)
+    return None
 
 
 def _no_valid_host(store: EventStore, instance_id: str, plan: Placement,

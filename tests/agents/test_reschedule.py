@@ -30,7 +30,7 @@ def cloud(database_url):
         for name in ("h1", "h2", "h3"):
             hosts.register(store, name, context=context(), hypervisor_type="QEMU",
                            hypervisor_hostname=name, vcpus=8, memory_mb=8192, disk_gb=100)
-            conductor.record_heartbeat(conn, name, "cloud-compute", utcnow())
+            conductor.record_heartbeat(conn, name, "nova-compute", utcnow())
         yield store, read_models, lambda: projector.catch_up(store, conn)
     read_models.close()
 

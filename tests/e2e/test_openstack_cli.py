@@ -81,3 +81,44 @@ def test_admin_manages_projects_users_and_roles(info):
     assignments = as_json(info, "admin", "role", "assignment", "list", "--user", "u2",
                           "--names")
     assert [(a["Role"], a["Project"]) for a in assignments] == [("member", "p2@Default")]
+
+
+def _status(info: dict, name: str) -> tuple[str, str | None]:
+    shown = as_json(info, "demo", "server", "show", name)
+    return shown["status"], shown.get("OS-EXT-STS:task_state")
+
+
+def _wait_status(info: dict, name: str, status: str, timeout: float = 60.0) -> None:
+    import time
+    deadline = time.monotonic() + timeout
+    while _status(info, name) != (status, None):
+        assert time.monotonic() < deadline, f"{name} never {status}: {_status(info, name)}"
+        time.sleep(0.5)
+
+
+def test_demo_stops_starts_reboots_resizes_and_lists_the_events(info):
+    group = as_json(info, "demo", "server", "group", "create", "--policy",
+                    "anti-affinity", "spread")
+    assert group["name"] == "spread"
+    created = as_json(info, "demo", "server", "create", "--flavor", "m1.tiny",
+                      "--image", info["default_image_id"], *_no_network(info),
+                      "--hint", f"group={group['id']}", "--wait", "vm2")
+    assert created["status"] == "ACTIVE"
+    openstack(info, "demo", "server", "stop", "vm2")
+    _wait_status(info, "vm2", "SHUTOFF")
+    openstack(info, "demo", "server", "start", "vm2")
+    _wait_status(info, "vm2", "ACTIVE")
+    openstack(info, "demo", "server", "reboot", "--hard", "--wait", "vm2")
+    _wait_status(info, "vm2", "ACTIVE")
+    openstack(info, "demo", "server", "resize", "--flavor", "m1.small", "--wait", "vm2")
+    _wait_status(info, "vm2", "VERIFY_RESIZE")
+    openstack(info, "demo", "server", "resize", "confirm", "vm2")
+    _wait_status(info, "vm2", "ACTIVE")
+    assert "m1.small" in str(as_json(info, "demo", "server", "show", "vm2")["flavor"])
+    events = as_json(info, "demo", "server", "event", "list", "vm2")
+    actions = [e["Action"] for e in events]
+    assert sorted(actions) == sorted(["create", "stop", "start", "reboot", "resize",
+                                      "confirmResize"])
+    members = as_json(info, "demo", "server", "group", "show", "spread")["members"]
+    assert created["id"] in members
+    openstack(info, "demo", "server", "delete", "--wait", "vm2")

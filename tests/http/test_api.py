@@ -140,7 +140,7 @@ def test_create_then_show_build(client, store):
     keypair = {"keypair": {"name": "mykey", "public_key": PUBLIC_KEY}}
     assert client.post(f"{API}/os-keypairs", json=keypair).status_code == 200
     response = create(client, "web-1", metadata={"role": "web"}, key_name="mykey",
-                      networks="none", security_groups=[{"name": "default"}])
+                      networks=[], security_groups=[{"name": "default"}])
     server = response.json()["server"]
     server_id = server["id"]
     assert uuid.UUID(server_id)
@@ -187,7 +187,7 @@ def test_create_accepts_openstackclient_body(client):
                                      "delete_on_termination": True}])
     body = {"server": {"name": "hinted", "imageRef": IMAGE,
                        "flavorRef": f"{PUBLIC_URL}/compute/flavors/2"},
-            "OS-SCH-HNT:scheduler_hints": {"group": "x"}}
+            "OS-SCH-HNT:scheduler_hints": {"build_near_host_ip": "10.0.0.1"}}
     assert client.post(f"{API}/servers", json=body).status_code == 202
 
 
@@ -201,7 +201,7 @@ def test_create_accepts_openstackclient_body(client):
     b'{"server": {"name": "x", "imageRef": "' + IMAGE.encode() + b'", "flavorRef": "1",'
     b' "bogus": 1}}',
     b'{"server": {"name": "x", "imageRef": "' + IMAGE.encode() + b'", "flavorRef": "1",'
-    b' "max_count": 3}}',
+    b' "min_count": 3, "max_count": 2}}',
     b'{"server": {"name": "x", "imageRef": "' + IMAGE.encode() + b'", "flavorRef": "1",'
     b' "metadata": {"a": 1}}}',
     b'[1, 2]',

@@ -37,7 +37,8 @@ def place(spec: RequestSpec, hosts: Sequence[HostView],
           config: SchedulerConfig = SchedulerConfig()) -> Placement:
     """Run the enabled filters in order, then weigh the survivors."""
     removed: dict[str, int] = {}
-    remaining = list(hosts)
+    remaining = [host for host in hosts
+                 if spec.requested_host is None or host.name == spec.requested_host]
     for name in config.filters:
         keep = FILTERS[name]
         passed = [host for host in remaining if keep(spec, host, config)]

@@ -82,6 +82,8 @@ class RequestSpec(msgspec.Struct, frozen=True, kw_only=True):
     different_host: frozenset[str] = frozenset()
     group: GroupView | None = None
     ignore_hosts: frozenset[str] = frozenset()
+    # 2.74: an admin named the host; no other is considered (before any filter).
+    requested_host: str | None = None
 
 
 DEFAULT_FILTERS = (
