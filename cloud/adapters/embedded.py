@@ -301,6 +301,10 @@ class EmbeddedPostgres(_Service):
         """Stop the server, but only if this object started it."""
         if not self._started:
             return
+        if self._account is not None:
+            # Something may have closed an ancestor since the start (pytest makes its
+            # base temp dir private again whenever another run begins).
+            _make_traversable(self.state_dir)
         self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
         self._started = False
 
