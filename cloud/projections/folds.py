@@ -88,29 +88,56 @@ def host_registered(cur: Cursor, env: Envelope) -> None:
         " disk_gb = EXCLUDED.disk_gb, updated_at = EXCLUDED.updated_at",
         (e.host, e.hypervisor_type, e.hypervisor_hostname, e.vcpus, e.memory_mb, e.disk_gb,
          env.timestamp))
+    cur.execute(_RESUM, (e.host, e.host))
 
 
-def _resum_host(cur: Cursor, host: str, timestamp: str) -> None:
-    cur.execute(
-        "UPDATE hosts SET (vcpus_used, memory_mb_used, disk_gb_used, running_vms) ="
-        " (SELECT coalesce(sum(vcpus), 0), coalesce(sum(memory_mb), 0),"
-        "  coalesce(sum(disk_gb), 0), count(DISTINCT instance_id) FROM host_claims"
-        "  WHERE host = %s),"
-        " updated_at = %s WHERE name = %s", (host, timestamp, host))
+# Usage is kept incrementally: each claim or release changes its host's sums by that
+# claim alone (one statement, no re-summing of the host's claims). Inside it, the
+# UPDATE reads host_claims as it was before the CTE's write, which is what tells
+# whether the instance is new to the host (running_vms counts instances, and a resize
+# keeps two claims for one instance).
+_CLAIM = (
+    "WITH old AS (SELECT vcpus, memory_mb, disk_gb FROM host_claims"
+    "  WHERE host = %(host)s AND instance_id = %(instance)s AND kind = %(kind)s),"
+    " put AS (INSERT INTO host_claims VALUES (%(host)s, %(instance)s, %(vcpus)s,"
+    "  %(memory)s, %(disk)s, %(kind)s) ON CONFLICT (host, instance_id, kind) DO UPDATE"
+    "  SET vcpus = EXCLUDED.vcpus, memory_mb = EXCLUDED.memory_mb,"
+    "  disk_gb = EXCLUDED.disk_gb)"
+    " UPDATE hosts SET"
+    " vcpus_used = vcpus_used + %(vcpus)s - coalesce((SELECT vcpus FROM old), 0),"
+    " memory_mb_used = memory_mb_used + %(memory)s - coalesce((SELECT memory_mb FROM old), 0),"
+    " disk_gb_used = disk_gb_used + %(disk)s - coalesce((SELECT disk_gb FROM old), 0),"
+    " running_vms = running_vms + (NOT EXISTS (SELECT 1 FROM host_claims c"
+    "  WHERE c.host = %(host)s AND c.instance_id = %(instance)s))::int,"
+    " updated_at = %(at)s WHERE name = %(host)s")
+_RELEASE = (
+    "WITH gone AS (DELETE FROM host_claims WHERE host = %(host)s"
+    "  AND instance_id = %(instance)s AND kind = %(kind)s"
+    "  RETURNING vcpus, memory_mb, disk_gb)"
+    " UPDATE hosts SET vcpus_used = vcpus_used - g.vcpus,"
+    " memory_mb_used = memory_mb_used - g.memory_mb, disk_gb_used = disk_gb_used - g.disk_gb,"
+    " running_vms = running_vms - (NOT EXISTS (SELECT 1 FROM host_claims c"
+    "  WHERE c.host = %(host)s AND c.instance_id = %(instance)s AND c.kind <> %(kind)s))::int,"
+    " updated_at = %(at)s FROM gone g WHERE name = %(host)s")
+# The full sum, for a host (re-)registered after claims were folded for it.
+_RESUM = (
+    "UPDATE hosts SET (vcpus_used, memory_mb_used, disk_gb_used, running_vms) ="
+    " (SELECT coalesce(sum(vcpus), 0), coalesce(sum(memory_mb), 0),"
+    "  coalesce(sum(disk_gb), 0), count(DISTINCT instance_id) FROM host_claims"
+    "  WHERE host = %s) WHERE name = %s")
 
 
 def resources_claimed(cur: Cursor, env: Envelope) -> None:
     e: ev.ResourcesClaimed = env.data  # type: ignore[assignment]
-    cur.execute("INSERT INTO host_claims VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
-                (e.host, e.instance_id, e.vcpus, e.memory_mb, e.disk_gb, e.kind))
-    _resum_host(cur, e.host, env.timestamp)
+    cur.execute(_CLAIM, {"host": e.host, "instance": e.instance_id, "kind": e.kind,
+                         "vcpus": e.vcpus, "memory": e.memory_mb, "disk": e.disk_gb,
+                         "at": env.timestamp})
 
 
 def resources_released(cur: Cursor, env: Envelope) -> None:
     e: ev.ResourcesReleased = env.data  # type: ignore[assignment]
-    cur.execute("DELETE FROM host_claims WHERE host = %s AND instance_id = %s AND kind = %s",
-                (e.host, e.instance_id, e.kind))
-    _resum_host(cur, e.host, env.timestamp)
+    cur.execute(_RELEASE, {"host": e.host, "instance": e.instance_id, "kind": e.kind,
+                           "at": env.timestamp})
 
 
 def flavor_created(cur: Cursor, env: Envelope) -> None:

@@ -144,17 +144,6 @@ def _begin_action(cur: Cursor, env: Envelope) -> str:
     return request_id
 
 
-def _action_of(cur: Cursor, env: Envelope) -> str | None:
-    """The action an event belongs to: its request's, else the instance's latest (an
-    agent's own timeout carries no request id)."""
-    cur.execute(
-        "SELECT request_id FROM instance_actions WHERE instance_id = %s AND started_by < %s"
-        " ORDER BY request_id IS NOT DISTINCT FROM %s DESC, started_by DESC LIMIT 1",
-        (env.id, env.version, env.request_id))
-    row = cur.fetchone()
-    return row[0] if row else None
-
-
 def _failure(env: Envelope) -> tuple[str | None, str | None]:
     """What went wrong, as Nova's ``details`` (the fault message) and ``traceback``."""
     fault = getattr(env.data, "fault", None)
@@ -163,77 +152,91 @@ def _failure(env: Envelope) -> tuple[str | None, str | None]:
     return getattr(env.data, "reason", None), None
 
 
-def _finish(cur: Cursor, env: Envelope, request_id: str, step: Step) -> str | None:
-    """End the latest step of those named that was still running when this event
-    happened (its own request's first); returns that step's action, if any."""
+# The action an event belongs to: the one its request began (named by the fold), else
+# the instance's latest begun before it, its own request's first (an agent's own timeout
+# carries no request id).
+_ACTION_OF = (
+    "SELECT request_id FROM instance_actions WHERE instance_id = %(id)s"
+    " AND started_by < %(version)s"
+    " ORDER BY request_id IS NOT DISTINCT FROM %(request)s DESC, started_by DESC LIMIT 1")
+
+# How one log event moves its action's steps, as one statement (no result is read back,
+# so the projector can send a whole batch without waiting):
+#   ended:    the latest unfinished step of those it finishes (its own request's first)
+#             ends now;
+#   recorded: when none was unfinished and the event has a fallback step, that step is
+#             recorded as begun where the action's previous step ended and ended now;
+#   opened:   the step the event begins, on the event's host;
+#   and the action (the ended step's, or the event's) takes the time as updated_at, and
+#   'Error' as message when the event is a failure.
+# All parts see the tables as they were before the statement, as the steps did one by
+# one: none reads a row another part writes. The step to end is found by an
+# uncorrelated subquery (one index probe), not per row of the table.
+_MOVE_STEPS = """
+WITH act AS ({action}),
+ended AS (
+    UPDATE instance_action_events e SET finish_time = %(at)s, result = %(result)s,
+        finished_by = %(version)s, host = coalesce(e.host, %(agent)s),
+        details = %(details)s, traceback = %(traceback)s
+    WHERE %(finishes_any)s AND e.instance_id = %(id)s
+    AND (e.instance_id, e.started_by, e.event) = (
+        SELECT o.instance_id, o.started_by, o.event FROM instance_action_events o
+        WHERE o.instance_id = %(id)s AND o.event = ANY(%(finishes)s::text[])
+        AND o.started_by < %(version)s
+        AND (o.finished_by IS NULL OR o.finished_by = %(version)s)
+        AND EXISTS (SELECT 1 FROM act)
+        ORDER BY o.request_id = (SELECT request_id FROM act) DESC, o.started_by DESC
+        LIMIT 1)
+    RETURNING e.request_id),
+recorded AS (
+    INSERT INTO instance_action_events (instance_id, request_id, event, start_time,
+        finish_time, result, host, details, traceback, started_by, finished_by)
+    SELECT %(id)s, act.request_id, %(fallback)s::text,
+        coalesce((SELECT max(p.finish_time) FROM instance_action_events p
+                  WHERE p.instance_id = %(id)s AND p.request_id = act.request_id
+                  AND p.finished_by < %(version)s), %(at)s),
+        %(at)s, %(result)s, %(host)s, %(details)s, %(traceback)s, %(version)s, %(version)s
+    FROM act WHERE %(fallback)s::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ended)
+    ON CONFLICT DO NOTHING),
+opened AS (
+    INSERT INTO instance_action_events (instance_id, request_id, event, start_time, host,
+        started_by)
+    SELECT %(id)s, act.request_id, %(opens)s::text, %(at)s, %(open_host)s, %(version)s
+    FROM act WHERE %(opens)s::text IS NOT NULL
+    ON CONFLICT DO NOTHING)
+UPDATE instance_actions a SET updated_at = greatest(a.updated_at, %(at)s),
+    message = CASE WHEN %(failed)s AND a.request_id = coalesce(
+        (SELECT request_id FROM ended), act.request_id) THEN 'Error' ELSE a.message END
+FROM act
+WHERE a.instance_id = %(id)s AND (
+    (%(finishes_any)s AND a.request_id = coalesce((SELECT request_id FROM ended),
+                                                  act.request_id))
+    OR (%(opens)s::text IS NOT NULL AND a.request_id = act.request_id))
+"""
+_STEPS_OF_REQUEST = _MOVE_STEPS.format(action="SELECT %(request)s::text AS request_id")
+_STEPS_OF_LATEST = _MOVE_STEPS.format(action=_ACTION_OF)
+
+
+def _move_steps(cur: Cursor, env: Envelope, request_id: str | None, step: Step) -> None:
+    """Move the steps of the action ``request_id`` names (None: the action the log event
+    belongs to, found by the statement itself)."""
     details, traceback = _failure(env) if step.result == ERROR else (None, None)
-    cur.execute(
-        "UPDATE instance_action_events SET finish_time = %s, result = %s, finished_by = %s,"
-        " host = coalesce(host, %s), details = %s, traceback = %s"
-        " WHERE (instance_id, started_by, event) = (SELECT instance_id, started_by, event"
-        " FROM instance_action_events WHERE instance_id = %s AND event = ANY(%s)"
-        " AND started_by < %s AND (finished_by IS NULL OR finished_by = %s)"
-        " ORDER BY request_id = %s DESC, started_by DESC LIMIT 1) RETURNING request_id",
-        (env.timestamp, step.result, env.version, env.actor.agent, details, traceback,
-         env.id, list(step.finishes), env.version, env.version, request_id))
-    row = cur.fetchone()
-    return row[0] if row else None
-
-
-def _record(cur: Cursor, env: Envelope, request_id: str, step: Step) -> None:
-    """A step begun where the action's previous step ended, and ended by this event."""
-    details, traceback = _failure(env) if step.result == ERROR else (None, None)
-    host = getattr(env.data, "host", None) or env.actor.agent
-    cur.execute(
-        "INSERT INTO instance_action_events (instance_id, request_id, event, start_time,"
-        " finish_time, result, host, details, traceback, started_by, finished_by)"
-        " SELECT %s, %s, %s, coalesce(max(finish_time), %s), %s, %s, %s, %s, %s, %s, %s"
-        " FROM instance_action_events WHERE instance_id = %s AND request_id = %s"
-        " AND finished_by < %s ON CONFLICT DO NOTHING",
-        (env.id, request_id, step.fallback, env.timestamp, env.timestamp, step.result, host,
-         details, traceback, env.version, env.version, env.id, request_id, env.version))
-
-
-def _open(cur: Cursor, env: Envelope, request_id: str, name: str) -> bool:
-    """Begin a step on the event's host; not when the event has a host field left empty
-    (a delete before scheduling has nothing for a host to do)."""
     host = getattr(env.data, "host", "")
-    if host is None:
-        return False
-    cur.execute(
-        "INSERT INTO instance_action_events (instance_id, request_id, event, start_time,"
-        " host, started_by) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-        (env.id, request_id, name, env.timestamp, host or None, env.version))
-    return True
-
-
-def _touch(cur: Cursor, env: Envelope, request_id: str, *, failed: bool) -> None:
-    """Nova's ``updated_at`` moves with every step; ``message`` says an error happened."""
-    cur.execute(
-        "UPDATE instance_actions SET updated_at = greatest(updated_at, %s),"
-        " message = CASE WHEN %s THEN 'Error' ELSE message END"
-        " WHERE instance_id = %s AND request_id = %s",
-        (env.timestamp, failed, env.id, request_id))
-
-
-def _move_steps(cur: Cursor, env: Envelope, request_id: str, step: Step) -> None:
-    ended = _finish(cur, env, request_id, step) if step.finishes else None
-    if ended is None and step.fallback is not None:
-        _record(cur, env, request_id, step)
-    if step.finishes:
-        _touch(cur, env, ended or request_id, failed=step.result == ERROR)
-    if step.opens is not None and _open(cur, env, request_id, step.opens):
-        _touch(cur, env, request_id, failed=False)
+    opens = step.opens if host is not None else None  # a delete before scheduling
+    cur.execute(_STEPS_OF_LATEST if request_id is None else _STEPS_OF_REQUEST, {
+        "id": env.id, "version": env.version, "request": request_id or env.request_id,
+        "at": env.timestamp, "result": step.result, "agent": env.actor.agent,
+        "details": details, "traceback": traceback,
+        "finishes_any": bool(step.finishes), "finishes": list(step.finishes),
+        "fallback": step.fallback, "host": host or env.actor.agent,
+        "opens": opens, "open_host": host or None, "failed": step.result == ERROR})
 
 
 def instance_action_fold(cur: Cursor, env: Envelope) -> None:
     """Start an action, or move the steps of the one this event belongs to."""
-    if env.event in ACTIONS:
-        request_id: str | None = _begin_action(cur, env)
-    else:
-        request_id = _action_of(cur, env)
+    request_id = _begin_action(cur, env) if env.event in ACTIONS else None
     step = STEPS.get(env.event)
-    if request_id is not None and step is not None:
+    if step is not None:
         _move_steps(cur, env, request_id, step)
 
 

@@ -34,8 +34,10 @@ def apply(conn: psycopg.Connection, records: list[Recorded], name: str = NAME) -
 
     Records at or before the tracked position are skipped: another projector, or a
     ``cloud replay`` swap, may have folded them while this batch waited for the lock.
+    The batch's statements go out in pipeline mode (one round trip for most of them, not
+    one each); a fold that reads a result reads it on a cursor of its own.
     """
-    with conn.transaction(), conn.cursor() as cur:
+    with conn.transaction(), conn.pipeline(), conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (FOLD_LOCK,))
         done = tracked_position(conn, name)
         for record in records:

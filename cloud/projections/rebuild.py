@@ -52,7 +52,7 @@ def position_in(conn: psycopg.Connection, schema: str) -> int:
 
 def fold_batch(conn: psycopg.Connection, schema: str, records: list[Recorded]) -> int:
     """Fold records into ``schema`` (inside the caller's transaction, if any)."""
-    with conn.transaction(), conn.cursor() as cur:
+    with conn.transaction(), conn.pipeline(), conn.cursor() as cur:
         use_schema(conn, schema)
         for record in records:
             fold = registry.FOLDS.get(record.envelope.event)
