@@ -3,8 +3,8 @@ past moment, by replaying the log up to it.
 
 A server or host is its own stream folded with the domain's evolve function (only that
 stream's events are read, through the log's primary key). The whole cloud is every
-projection's fold replayed into a scratch schema up to the position, summarised, then
-dropped.
+projection's fold replayed into a scratch schema up to the position (from the nearest
+snapshot before it, see ``audit_snapshots``), summarised, then dropped.
 """
 
 import json
@@ -18,6 +18,7 @@ import psycopg
 from cloud.adapters.eventstore import EVENTS_TABLE, EventStore
 from cloud.domain import envelope as wire
 from cloud.domain import host, ids, instance
+from cloud import audit_snapshots as snapshots
 from cloud.projections import rebuild
 
 _TIMESTAMP = "convert_from(state, 'UTF8')::jsonb->>'timestamp'"
@@ -59,20 +60,39 @@ def host_at(conn: psycopg.Connection, name: str, position: int) -> dict | None:
     return msgspec.to_builtins(state) if state is not None else None
 
 
-def cloud_at(database_url: str, position: int) -> dict:
-    """Every read model folded up to a position, summarised: servers by status, hosts."""
+def cloud_at(database_url: str, position: int, *,
+             keep_after: int = snapshots.KEEP_AFTER_FOLDING) -> dict:
+    """Every read model folded up to a position, summarised: servers by status, hosts.
+
+    Starts from the nearest snapshot at or before the position; when it still had to
+    fold ``keep_after`` events or more, what it built is kept as a new snapshot.
+    """
     schema = rebuild.scratch_name("asof")
     store = EventStore(database_url, pool_size=1)
     try:
         with psycopg.connect(database_url, autocommit=True) as conn:
             rebuild.create_schema(conn, schema)
             try:
-                rebuild.fold_into(store, conn, schema, until=position)
-                return _summary(conn, schema, position)
+                base = snapshots.nearest(conn, position)
+                if base is not None:
+                    snapshots.start_from(conn, schema, base[1])
+                start = rebuild.position_in(conn, schema)
+                reached = rebuild.fold_into(store, conn, schema, until=position)
+                summary = _summary(conn, schema, position)
+                summary["replayed"] = {"from_snapshot": base[0] if base else None,
+                                       "events_folded": _count(conn, start, reached)}
+                if summary["replayed"]["events_folded"] >= keep_after:
+                    snapshots.keep(conn, schema, reached)
+                return summary
             finally:
                 rebuild.drop_schema(conn, schema)
     finally:
         store.close()
+
+
+def _count(conn: psycopg.Connection, after: int, until: int) -> int:
+    return conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE} WHERE notification_id > %s"
+                        " AND notification_id <= %s", (after, until)).fetchone()[0]
 
 
 def _summary(conn: psycopg.Connection, schema: str, position: int) -> dict:
@@ -89,6 +109,11 @@ def _summary(conn: psycopg.Connection, schema: str, position: int) -> dict:
 
 def render_cloud(summary: dict) -> str:
     lines = [f"the cloud at log position {summary['position']}", "servers:"]
+    replayed = summary.get("replayed")
+    if replayed:
+        origin = (f"snapshot at {replayed['from_snapshot']}"
+                  if replayed["from_snapshot"] is not None else "the start of the log")
+        lines.insert(1, f"(folded {replayed['events_folded']:,} events from {origin})")
     lines += [f"  {state:<12} {count}" for state, count in summary["servers"].items()]
     lines.append(f"hosts:  {'name':<16} {'vcpus':>9} {'ram MiB':>15} {'disk GiB':>11} vms")
     lines += [f"        {h['name']:<16} {h['vcpus_used']:>4}/{h['vcpus']:<4}"

@@ -4,14 +4,14 @@ import argparse
 
 from cloud.settings import Settings
 
-AUDITS = ("server", "project", "user", "as-of", "verify")
+AUDITS = ("server", "project", "user", "as-of", "verify", "snapshot")
 
 
 def add_audit(sub) -> None:
     audit = sub.add_parser(
         "audit", help="history from the event log",
         description="server ID|NAME; project ID; user ID; as-of TIME|POSITION"
-                    " [server ID | host NAME | cloud]; verify")
+                    " [server ID | host NAME | cloud]; verify; snapshot [POSITION]")
     audit.add_argument("what", choices=AUDITS)
     audit.add_argument("key", nargs="?", help="server id or name (deleted servers too),"
                        " project or user id, or an ISO time / log position for as-of")
@@ -37,6 +37,11 @@ def run(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "replay":
         from cloud.replay import replay
         replay(url, tables=args.projection or None)
+        return
+    if args.what == "snapshot":
+        from cloud.audit_snapshots import take
+        position, name = take(url, int(args.key) if args.key else None)
+        print(f"snapshot at log position {position}: {name or 'already there'}")
         return
     if args.what != "verify" and not args.key:
         raise SystemExit(f"cloud audit {args.what} needs an argument")
