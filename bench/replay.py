@@ -1,6 +1,6 @@
 """How fast the log replays: raw store reads vs the projector's full fold.
 
-    python bench/replay.py [-n 1000000] [--server postgresql://postgres@127.0.0.1:5432/postgres]
+    python bench/replay.py [-n 1000000] [--as-of] [--server postgresql://…/postgres]
 
 Creates a fresh database with the cloud's schema, bulk-loads N events (COPY) shaped as
 real instance lifecycles on 20 hosts (request, claim, schedule, spawn, and for four in
@@ -18,7 +18,9 @@ from collections.abc import Iterator
 
 import psycopg
 
+from cloud import audit_snapshots as snapshots
 from cloud.adapters.eventstore import EVENTS_TABLE, EventStore
+from cloud.audit_as_of import cloud_at
 from cloud.domain import envelope as wire
 from cloud.domain import events as ev
 from cloud.domain import instance
@@ -134,11 +136,31 @@ def project_all(url: str) -> float:
     return seconds
 
 
+def as_of_times(url: str) -> dict:
+    """Seconds for the whole cloud at the head of the log: replayed from the start, then
+    from a snapshot taken 10,000 events before the head."""
+    store = EventStore(url, pool_size=1)
+    head = store.head()
+    store.close()
+    started = time.perf_counter()
+    cloud_at(url, head, keep_after=10**12)
+    from_start = time.perf_counter() - started
+    snapshots.take(url, head - 10_000)
+    started = time.perf_counter()
+    summary = cloud_at(url, head, keep_after=10**12)
+    return {"as_of_head_from_start_s": round(from_start, 1),
+            "as_of_head_from_snapshot_s": round(time.perf_counter() - started, 1),
+            "as_of_events_folded_from_snapshot": summary["replayed"]["events_folded"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=1_000_000)
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--as-of", action="store_true",
+                        help="also time `audit as-of HEAD cloud` without and with a"
+                             " snapshot 10,000 events before the head")
     args = parser.parse_args()
     name = f"cloud_bench_replay_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(args.server, autocommit=True) as conn:
@@ -151,7 +173,8 @@ def main() -> None:
             conn.execute(f"VACUUM ANALYZE {EVENTS_TABLE}")
         events, read_s = read_all(url)
         project_s = project_all(url)
-        print(json.dumps({"events": events, "loaded": loaded,
+        extra = as_of_times(url) if args.as_of else {}
+        print(json.dumps({"events": events, "loaded": loaded, **extra,
                           "load_events_per_s": round(loaded / load_s),
                           "store_read_events_per_s": round(events / read_s),
                           "projector_events_per_s": round(events / project_s),
