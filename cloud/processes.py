@@ -120,7 +120,8 @@ async def run_compute(settings: Settings, *, host: str, libvirt_uri: str,
     nc = await _connect(settings, f"cloud-compute-{host}")
     driver = LibvirtDriver(libvirt_uri, instances_path=instances_path, hostname=host,
                            fetch_image=fetch_image)
-    agent = ComputeAgent(nc.jetstream(), driver, host)
+    agent = ComputeAgent(nc.jetstream(), driver, host,
+                         allocation_ratios=settings.allocation_ratios)
     await agent.start()
     await agent.serve_console(nc)
     beat = asyncio.create_task(agent.heartbeat(stop))

@@ -12,6 +12,10 @@ class Settings(msgspec.Struct, kw_only=True):
     nats_password: str | None = None
     # Seconds between a compute agent's full power-state reports (CLOUD_POWER_SYNC_EVERY).
     power_sync_every: float = 30.0
+    # A compute agent's allocation ratios for its host, as Nova's cpu_allocation_ratio,
+    # ram_allocation_ratio and disk_allocation_ratio options (CLOUD_CPU_ALLOCATION_RATIO,
+    # CLOUD_RAM_ALLOCATION_RATIO, CLOUD_DISK_ALLOCATION_RATIO); unset: the scheduler's.
+    allocation_ratios: dict[str, float] = {}
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> "Settings":
@@ -25,4 +29,28 @@ class Settings(msgspec.Struct, kw_only=True):
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         sync = os.environ.get("CLOUD_POWER_SYNC_EVERY")
-        return cls(**values, power_sync_every=float(sync) if sync else 30.0)
+        return cls(**values, power_sync_every=float(sync) if sync else 30.0,
+                   allocation_ratios=allocation_ratios(os.environ))
+
+
+RATIO_VARIABLES = {"cpu_allocation_ratio": "CLOUD_CPU_ALLOCATION_RATIO",
+                   "ram_allocation_ratio": "CLOUD_RAM_ALLOCATION_RATIO",
+                   "disk_allocation_ratio": "CLOUD_DISK_ALLOCATION_RATIO"}
+
+
+def allocation_ratios(env: dict[str, str] | os._Environ) -> dict[str, float]:
+    """The allocation ratios set in the environment; a bad value stops the agent with a
+    message naming the variable, rather than registering a host nobody can use."""
+    found = {}
+    for name, variable in RATIO_VARIABLES.items():
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            value = 0.0
+        if not value > 0 or value == float("inf"):
+            raise SystemExit(f"{variable} must be a positive number, not {raw!r}")
+        found[name] = value
+    return found

@@ -34,8 +34,11 @@ POWER_SYNC_EVERY = 30.0
 
 
 class ComputeAgent:
-    def __init__(self, js: JetStreamContext, hypervisor: Hypervisor, host: str) -> None:
+    def __init__(self, js: JetStreamContext, hypervisor: Hypervisor, host: str, *,
+                 allocation_ratios: dict[str, float] | None = None) -> None:
         self.js, self.hypervisor, self.host = js, hypervisor, host
+        # The operator's ratios for this host, registered with its capacity.
+        self.allocation_ratios = dict(allocation_ratios or {})
         # The newest version handled per instance: a late redelivery of an older event
         # (a spawn after its delete) must not bring a guest back.
         self.handled: dict[str, int] = {}
@@ -53,7 +56,8 @@ class ComputeAgent:
         except nats.js.errors.BadRequestError:
             pass  # exists already with this configuration
         capacity = await asyncio.to_thread(self.hypervisor.capacity)
-        await self.report(reports.Registered(host=self.host, **msgspec.structs.asdict(capacity)))
+        await self.report(reports.Registered(host=self.host, **msgspec.structs.asdict(capacity),
+                                             **self.allocation_ratios))
 
     async def heartbeat(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -14,6 +14,10 @@ class Registered(Report, frozen=True, kw_only=True, tag="registered"):
     vcpus: int
     memory_mb: int
     disk_gb: int
+    # The operator's allocation ratios for this host (None: the scheduler's default).
+    cpu_allocation_ratio: float | None = None
+    ram_allocation_ratio: float | None = None
+    disk_allocation_ratio: float | None = None
 
 
 class Heartbeat(Report, frozen=True, kw_only=True, tag="heartbeat"):

@@ -278,12 +278,18 @@ class HostEvent(Event, frozen=True, kw_only=True):
 
 
 class HostRegistered(HostEvent, frozen=True, kw_only=True):
+    """A compute agent's capacity, and the allocation ratios its operator set for this
+    host (None: the scheduler's default applies)."""
+
     host: str
     hypervisor_type: str
     hypervisor_hostname: str
     vcpus: int
     memory_mb: int
     disk_gb: int
+    cpu_allocation_ratio: float | None = None
+    ram_allocation_ratio: float | None = None
+    disk_allocation_ratio: float | None = None
 
 
 class ResourcesClaimed(HostEvent, frozen=True, kw_only=True):

@@ -24,6 +24,17 @@ class Ratios(msgspec.Struct, frozen=True, kw_only=True):
     disk: float = 1.0
 
 
+# The ratio fields of HostRegistered and Host, by Ratios field.
+RATIO_FIELDS = {"cpu": "cpu_allocation_ratio", "ram": "ram_allocation_ratio",
+                "disk": "disk_allocation_ratio"}
+
+
+def with_overrides(default: Ratios, overrides: dict[str, float | None]) -> Ratios:
+    """``default`` with each ratio the overrides set (by field name of RATIO_FIELDS)."""
+    return Ratios(**{field: overrides.get(name) or getattr(default, field)
+                     for field, name in RATIO_FIELDS.items()})
+
+
 class Host(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     hypervisor_type: str = ""
@@ -31,7 +42,16 @@ class Host(msgspec.Struct, frozen=True, kw_only=True):
     vcpus: int = 0
     memory_mb: int = 0
     disk_gb: int = 0
+    # Set by the host's operator through its compute agent; None: the default applies.
+    cpu_allocation_ratio: float | None = None
+    ram_allocation_ratio: float | None = None
+    disk_allocation_ratio: float | None = None
     claims: dict[str, Claim] = {}
+
+    def ratios(self, default: Ratios = Ratios()) -> Ratios:
+        """The ratios claims on this host are checked against."""
+        return with_overrides(default, {name: getattr(self, name)
+                                        for name in RATIO_FIELDS.values()})
 
     def used(self) -> Claim:
         """The sum of all claims."""
@@ -41,14 +61,28 @@ class Host(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def register(host: Host, *, hypervisor_type: str, hypervisor_hostname: str,
-             vcpus: int, memory_mb: int, disk_gb: int) -> list[Event]:
-    """A compute agent reports its capacity; nothing is recorded if it is unchanged."""
+             vcpus: int, memory_mb: int, disk_gb: int,
+             cpu_allocation_ratio: float | None = None,
+             ram_allocation_ratio: float | None = None,
+             disk_allocation_ratio: float | None = None) -> list[Event]:
+    """A compute agent reports its capacity and its operator's allocation ratios;
+    nothing is recorded if they are unchanged."""
+    for name, ratio in (("cpu_allocation_ratio", cpu_allocation_ratio),
+                        ("ram_allocation_ratio", ram_allocation_ratio),
+                        ("disk_allocation_ratio", disk_allocation_ratio)):
+        if ratio is not None and not ratio > 0:
+            raise ValueError(f"{name} must be a positive number, not {ratio}")
     event = HostRegistered(host=host.name, hypervisor_type=hypervisor_type,
                            hypervisor_hostname=hypervisor_hostname,
-                           vcpus=vcpus, memory_mb=memory_mb, disk_gb=disk_gb)
+                           vcpus=vcpus, memory_mb=memory_mb, disk_gb=disk_gb,
+                           cpu_allocation_ratio=cpu_allocation_ratio,
+                           ram_allocation_ratio=ram_allocation_ratio,
+                           disk_allocation_ratio=disk_allocation_ratio)
     current = (host.hypervisor_type, host.hypervisor_hostname,
-               host.vcpus, host.memory_mb, host.disk_gb)
-    wanted = (hypervisor_type, hypervisor_hostname, vcpus, memory_mb, disk_gb)
+               host.vcpus, host.memory_mb, host.disk_gb, host.cpu_allocation_ratio,
+               host.ram_allocation_ratio, host.disk_allocation_ratio)
+    wanted = (hypervisor_type, hypervisor_hostname, vcpus, memory_mb, disk_gb,
+              cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio)
     return [] if current == wanted else [event]
 
 
@@ -72,12 +106,17 @@ def claim_key(instance_id: str, kind: str = "") -> str:
     return f"{instance_id}:{kind}" if kind else instance_id
 
 
-def claim(host: Host, *, instance_id: str, resources: Claim, ratios: Ratios,
+def claim(host: Host, *, instance_id: str, resources: Claim, ratios: Ratios | None = None,
           kind: str = "") -> list[Event]:
-    """Reserve resources for an instance; idempotent for the same instance and kind."""
+    """Reserve resources for an instance; idempotent for the same instance and kind.
+
+    ``ratios`` are what the caller worked out for this host (the scheduler: aggregate
+    metadata over the host's own over its default); None: the host's own over Nova's
+    defaults.
+    """
     if claim_key(instance_id, kind) in host.claims:
         return []
-    missing = shortfall(host, resources, ratios)
+    missing = shortfall(host, resources, host.ratios() if ratios is None else ratios)
     if missing is not None:
         raise HostFull(host.name, missing)
     return [ResourcesClaimed(host=host.name, instance_id=instance_id, vcpus=resources.vcpus,
@@ -111,7 +150,10 @@ def evolve(host: Host | None, name: str, event: Event) -> Host:
             return msgspec.structs.replace(
                 host, hypervisor_type=event.hypervisor_type,
                 hypervisor_hostname=event.hypervisor_hostname,
-                vcpus=event.vcpus, memory_mb=event.memory_mb, disk_gb=event.disk_gb)
+                vcpus=event.vcpus, memory_mb=event.memory_mb, disk_gb=event.disk_gb,
+                cpu_allocation_ratio=event.cpu_allocation_ratio,
+                ram_allocation_ratio=event.ram_allocation_ratio,
+                disk_allocation_ratio=event.disk_allocation_ratio)
         case ResourcesClaimed():
             taken = Claim(vcpus=event.vcpus, memory_mb=event.memory_mb, disk_gb=event.disk_gb)
             key = claim_key(event.instance_id, event.kind)

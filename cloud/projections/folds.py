@@ -82,12 +82,18 @@ def host_registered(cur: Cursor, env: Envelope) -> None:
     e: ev.HostRegistered = env.data  # type: ignore[assignment]
     cur.execute(
         "INSERT INTO hosts (name, hypervisor_type, hypervisor_hostname, vcpus, memory_mb,"
-        " disk_gb, updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (name) DO UPDATE"
+        " disk_gb, updated_at, cpu_allocation_ratio, ram_allocation_ratio,"
+        " disk_allocation_ratio) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+        " ON CONFLICT (name) DO UPDATE"
         " SET hypervisor_type = EXCLUDED.hypervisor_type, vcpus = EXCLUDED.vcpus,"
         " hypervisor_hostname = EXCLUDED.hypervisor_hostname, memory_mb = EXCLUDED.memory_mb,"
-        " disk_gb = EXCLUDED.disk_gb, updated_at = EXCLUDED.updated_at",
+        " disk_gb = EXCLUDED.disk_gb, updated_at = EXCLUDED.updated_at,"
+        " cpu_allocation_ratio = EXCLUDED.cpu_allocation_ratio,"
+        " ram_allocation_ratio = EXCLUDED.ram_allocation_ratio,"
+        " disk_allocation_ratio = EXCLUDED.disk_allocation_ratio",
         (e.host, e.hypervisor_type, e.hypervisor_hostname, e.vcpus, e.memory_mb, e.disk_gb,
-         env.timestamp))
+         env.timestamp, e.cpu_allocation_ratio, e.ram_allocation_ratio,
+         e.disk_allocation_ratio))
     cur.execute(_RESUM, (e.host, e.host))
 
 

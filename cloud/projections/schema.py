@@ -68,6 +68,9 @@ CREATE TABLE IF NOT EXISTS hosts (
     updated_at timestamptz NOT NULL
 );
 ALTER TABLE hosts ADD COLUMN IF NOT EXISTS failed_builds int NOT NULL DEFAULT 0;
+ALTER TABLE hosts ADD COLUMN IF NOT EXISTS cpu_allocation_ratio double precision;
+ALTER TABLE hosts ADD COLUMN IF NOT EXISTS ram_allocation_ratio double precision;
+ALTER TABLE hosts ADD COLUMN IF NOT EXISTS disk_allocation_ratio double precision;
 CREATE TABLE IF NOT EXISTS host_claims (
     host text NOT NULL,
     instance_id uuid NOT NULL,

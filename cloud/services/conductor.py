@@ -37,7 +37,10 @@ def apply(store: EventStore, report: r.Report, context: Context) -> None:
                            hypervisor_type=report.hypervisor_type,
                            hypervisor_hostname=report.hypervisor_hostname,
                            vcpus=report.vcpus, memory_mb=report.memory_mb,
-                           disk_gb=report.disk_gb)
+                           disk_gb=report.disk_gb,
+                           cpu_allocation_ratio=report.cpu_allocation_ratio,
+                           ram_allocation_ratio=report.ram_allocation_ratio,
+                           disk_allocation_ratio=report.disk_allocation_ratio)
         case r.Spawned():
             instances.spawned(store, report.instance_id, host_name=report.host,
                               power_state=report.power_state, context=context)

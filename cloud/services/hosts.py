@@ -43,7 +43,7 @@ def register(store: EventStore, name: str, *, context: Context, **capacity: obje
 
 
 def claim(store: EventStore, name: str, *, instance_id: str, resources: host.Claim,
-          ratios: host.Ratios, context: Context, kind: str = "") -> list[Event]:
+          ratios: host.Ratios | None, context: Context, kind: str = "") -> list[Event]:
     """Claim resources on a host. Raises HostFull when it has no room."""
     return _decide_and_save(store, name, context, lambda current: host.claim(
         current, instance_id=instance_id, resources=resources, ratios=ratios, kind=kind))

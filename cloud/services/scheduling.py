@@ -9,7 +9,7 @@ from cloud.domain import service, states
 from cloud.domain.envelope import Context
 from cloud.domain.errors import HostFull
 from cloud.domain.events import Fault
-from cloud.domain.host import Claim, Ratios
+from cloud.domain.host import Claim, Ratios, with_overrides
 from cloud.domain.placement import HostView, Placement, SchedulerConfig, place
 from cloud.domain.server_group import GroupPolicyViolated
 from cloud.projections.queries import ReadModels
@@ -20,9 +20,11 @@ log = logging.getLogger(__name__)
 
 
 def host_views(read_models: ReadModels, now: dt.datetime,
-               down_time: dt.timedelta = service.SERVICE_DOWN_TIME) -> list[HostView]:
+               down_time: dt.timedelta = service.SERVICE_DOWN_TIME,
+               default_ratios: Ratios = Ratios()) -> list[HostView]:
     """The scheduler's picture of the fleet, from the host projection; a host whose
-    compute service is down, forced down or disabled fails the Compute filter."""
+    compute service is down, forced down or disabled fails the Compute filter. A host's
+    ratios are its agent's, where it set them, over the scheduler's default."""
     return [HostView(
         name=row["name"], vcpus=row["vcpus"], memory_mb=row["memory_mb"],
         disk_gb=row["disk_gb"],
@@ -30,6 +32,7 @@ def host_views(read_models: ReadModels, now: dt.datetime,
                          down_time=down_time),
         enabled=not row["disabled"],
         failed_builds=row["failed_builds"],
+        ratios=with_overrides(default_ratios, row),
         used=Claim(vcpus=row["vcpus_used"], memory_mb=row["memory_mb_used"],
                    disk_gb=row["disk_gb_used"]),
     ) for row in read_models.hosts()]
@@ -38,7 +41,10 @@ def host_views(read_models: ReadModels, now: dt.datetime,
 def schedule(store: EventStore, read_models: ReadModels, instance_id: str, *,
              context: Context, config: SchedulerConfig = SchedulerConfig(),
              ratios: Ratios = Ratios()) -> str | None:
-    """Place the instance; returns the host, or None when it failed or needs no work."""
+    """Place the instance; returns the host, or None when it failed or needs no work.
+
+    ``ratios`` are the scheduler's defaults; each host is claimed with its own effective
+    ratios (aggregate over host over default), the numbers it was planned with."""
     state, _ = load_instance(store, instance_id)
     if state is None or state.task_state != states.SCHEDULING:
         return None
@@ -50,10 +56,13 @@ def schedule(store: EventStore, read_models: ReadModels, instance_id: str, *,
         # Planned again when a server group refused the hosts of a plan made on an
         # older picture of the group (another scheduler placed a member meanwhile).
         spec = scheduling_hints.request_spec(store, state, want)
-        views = host_views(read_models, dt.datetime.now(dt.UTC), compute_services.down_time())
-        plan = place(spec, scheduling_hints.with_aggregates(views, read_models), config)
+        views = scheduling_hints.with_aggregates(
+            host_views(read_models, dt.datetime.now(dt.UTC), compute_services.down_time(),
+                       ratios), read_models)
+        plan = place(spec, views, config)
+        by_host = {view.name: view.effective_ratios() for view in views}
         outcome = _claim_and_record(store, instance_id, held or plan.hosts, want=want,
-                                    ratios=ratios, context=context)
+                                    ratios=by_host, context=context)
         if outcome is not _REPLAN:
             if outcome is _EXHAUSTED:
                 _no_valid_host(store, instance_id, plan, context)
@@ -69,14 +78,14 @@ _REPLAN, _EXHAUSTED = object(), object()
 
 
 def _claim_and_record(store: EventStore, instance_id: str, candidates: list[str], *,
-                      want: Claim, ratios: Ratios, context: Context) -> object:
+                      want: Claim, ratios: dict[str, Ratios], context: Context) -> object:
     """The host placed on (None if the instance moved on), else _EXHAUSTED, or
     _REPLAN when a server group refused a host of this plan."""
     refused_by_group = False
     for host_name in candidates:
         try:
             hosts.claim(store, host_name, instance_id=instance_id, resources=want,
-                        ratios=ratios, context=context)
+                        ratios=ratios.get(host_name), context=context)
         except HostFull as refused:
             # The projection lagged behind the aggregate: try the next host.
             log.info("claim on %s refused: %s", host_name, refused)

@@ -50,7 +50,7 @@ def rebuild(store: EventStore, instance_id: str, *, image_ref: str, name: str | 
 
 
 def resize(store: EventStore, instance_id: str, *, flavor: FlavorSpec, context: Context,
-           is_admin: bool, ratios: host.Ratios = host.Ratios()) -> list[int]:
+           is_admin: bool, ratios: host.Ratios | None = None) -> list[int]:
     """Claim the new flavor beside the old one on the server's host, then ask the host."""
     state, version = load_instance(store, instance_id)
     if state is None or state.vm_state == states.DELETED:

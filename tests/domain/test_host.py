@@ -66,3 +66,28 @@ def test_claiming_twice_for_one_instance_is_one_claim_and_release_is_idempotent(
     released = given(registered(), claimed, ResourcesReleased(host="h1", instance_id="a"))
     assert host.release(released, instance_id="a") == []
     assert released.used() == host.Claim(vcpus=0, memory_mb=0, disk_gb=0)
+
+
+def test_an_operators_ratios_are_recorded_and_checked_by_claims_without_ratios():
+    state = given(registered(vcpus=2, memory_mb=4096, disk_gb=40))
+    events = host.register(state, hypervisor_type="QEMU", hypervisor_hostname="h1", vcpus=2,
+                           memory_mb=4096, disk_gb=40, cpu_allocation_ratio=1.0)
+    assert [e.cpu_allocation_ratio for e in events] == [1.0]
+    state = given(registered(vcpus=2, memory_mb=4096, disk_gb=40), *events)
+    assert state.ratios() == host.Ratios(cpu=1.0, ram=1.0, disk=1.0)
+    assert host.register(state, hypervisor_type="QEMU", hypervisor_hostname="h1", vcpus=2,
+                         memory_mb=4096, disk_gb=40, cpu_allocation_ratio=1.0) == []
+    for n in range(2):
+        state = host.evolve(state, "h1", *host.claim(state, instance_id=f"i{n}",
+                                                     resources=claim(f"i{n}")))
+    with pytest.raises(HostFull):  # 2 vCPUs × 1.0, not Nova's default 4.0
+        host.claim(state, instance_id="i2", resources=claim("i2"))
+    # A caller that worked the ratios out itself (the scheduler, from aggregates) wins.
+    assert host.claim(state, instance_id="i2", resources=claim("i2"),
+                      ratios=host.Ratios(cpu=2.0))
+
+
+def test_a_ratio_that_is_not_positive_is_refused():
+    with pytest.raises(ValueError, match="ram_allocation_ratio must be a positive number"):
+        host.register(given(registered()), hypervisor_type="QEMU", hypervisor_hostname="h1",
+                      vcpus=2, memory_mb=1024, disk_gb=10, ram_allocation_ratio=0.0)

@@ -129,3 +129,17 @@ def test_scheduler_config_from_the_environment():
     import pytest
     with pytest.raises(SystemExit, match="unknown scheduler filters: Nope"):
         config_from_env({"CLOUD_SCHEDULER_FILTERS": "Nope"})
+
+
+def test_an_aggregate_ratio_overrides_the_hosts_own_either_way():
+    from cloud.domain.host import Ratios
+    loose = AggregateView(name="loose", metadata={"cpu_allocation_ratio": "8.0"})
+    strict = AggregateView(name="strict", metadata={"cpu_allocation_ratio": "2.0"})
+    own = Ratios(cpu=1.0)
+    assert view("h", ratios=own).effective_ratios().cpu == 1.0
+    assert view("h", ratios=own, aggregates=(loose,)).effective_ratios().cpu == 8.0
+    assert view("h", ratios=own, aggregates=(loose, strict)).effective_ratios().cpu == 2.0
+    busy = view("h", ratios=own, used=Claim(vcpus=4, memory_mb=0, disk_gb=0))
+    assert place(spec(), [busy]).removed["VCPU"] == 1
+    assert place(spec(), [view("h", ratios=own, aggregates=(loose,),
+                               used=Claim(vcpus=4, memory_mb=0, disk_gb=0))]).hosts == ["h"]

@@ -48,16 +48,22 @@ class HostView(msgspec.Struct, frozen=True, kw_only=True):
         return zones[0] if zones else self.default_availability_zone
 
     def effective_ratios(self) -> Ratios:
-        """The host's ratios, lowered by any aggregate that sets a smaller one."""
+        """The ratios this host is scheduled and claimed by. As Nova's Aggregate*Filter:
+        an aggregate's ``*_allocation_ratio`` metadata (the smallest, when several set
+        one) overrides the host's own, which overrides the scheduler's default (both
+        already in ``ratios``)."""
         values = {}
         for field, key in RATIO_KEYS.items():
-            candidates = [getattr(self.ratios, field)]
+            from_aggregates = []
             for aggregate in self.aggregates:
                 try:
-                    candidates.append(float(aggregate.metadata[key]))
+                    value = float(aggregate.metadata[key])
                 except (KeyError, ValueError):
                     continue
-            values[field] = min(candidates)
+                if value > 0:
+                    from_aggregates.append(value)
+            values[field] = min(from_aggregates) if from_aggregates \
+                else getattr(self.ratios, field)
         return Ratios(**values)
 
     def free(self) -> Claim:
