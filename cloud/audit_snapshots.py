@@ -12,6 +12,7 @@ so asking about the same era again is fast. At most ``KEEP`` are kept, the oldes
 dropped first.
 """
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -28,6 +29,7 @@ KEEP_AFTER_FOLDING = 50_000
 _PROJECTIONS = Path(rebuild.__file__).parent
 
 
+@functools.cache
 def fingerprint() -> str:
     """Which fold code made a snapshot: a hash of every projection module."""
     digest = hashlib.sha256()
@@ -40,14 +42,18 @@ def name_at(position: int) -> str:
     return f"{PREFIX}{position:015d}"
 
 
-def listed(conn: psycopg.Connection) -> list[tuple[int, str]]:
-    """Usable snapshots (made by this code), as (position, schema), oldest first."""
-    schemas = [name for (name,) in conn.execute(
+def _schemas(conn: psycopg.Connection) -> list[str]:
+    """Every snapshot schema, whoever made it, oldest first."""
+    return [name for (name,) in conn.execute(
         "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s ORDER BY nspname",
         (PREFIX + "%",)).fetchall()]
+
+
+def listed(conn: psycopg.Connection) -> list[tuple[int, str]]:
+    """Usable snapshots (made by this code), as (position, schema), oldest first."""
     mine = fingerprint()
     found = []
-    for schema in schemas:
+    for schema in _schemas(conn):
         row = conn.execute(sql.SQL("SELECT fingerprint, position FROM {}.snapshot_info")
                            .format(sql.Identifier(schema))).fetchone()
         if row is not None and row[0] == mine:
@@ -95,13 +101,9 @@ def keep(conn: psycopg.Connection, scratch: str, position: int) -> str | None:
 
 def prune(conn: psycopg.Connection, keep_count: int = KEEP) -> list[str]:
     """Drop snapshots beyond the newest ``keep_count``, and any made by other code."""
-    usable = {schema for _, schema in listed(conn)}
-    every = [name for (name,) in conn.execute(
-        "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s ORDER BY nspname",
-        (PREFIX + "%",)).fetchall()]
-    stale = [schema for schema in every if schema not in usable]
-    newest = [schema for _, schema in listed(conn)][-keep_count:] if keep_count else []
-    dropped = stale + [schema for schema in usable if schema not in newest]
+    usable = [schema for _, schema in listed(conn)]
+    newest = set(usable[-keep_count:]) if keep_count else set()
+    dropped = [schema for schema in _schemas(conn) if schema not in newest]
     for schema in dropped:
         rebuild.drop_schema(conn, schema)
     return dropped

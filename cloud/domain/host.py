@@ -67,23 +67,17 @@ def register(host: Host, *, hypervisor_type: str, hypervisor_hostname: str,
              disk_allocation_ratio: float | None = None) -> list[Event]:
     """A compute agent reports its capacity and its operator's allocation ratios;
     nothing is recorded if they are unchanged."""
-    for name, ratio in (("cpu_allocation_ratio", cpu_allocation_ratio),
-                        ("ram_allocation_ratio", ram_allocation_ratio),
-                        ("disk_allocation_ratio", disk_allocation_ratio)):
+    ratios = {"cpu_allocation_ratio": cpu_allocation_ratio,
+              "ram_allocation_ratio": ram_allocation_ratio,
+              "disk_allocation_ratio": disk_allocation_ratio}
+    for name, ratio in ratios.items():
         if ratio is not None and not ratio > 0:
             raise ValueError(f"{name} must be a positive number, not {ratio}")
-    event = HostRegistered(host=host.name, hypervisor_type=hypervisor_type,
-                           hypervisor_hostname=hypervisor_hostname,
-                           vcpus=vcpus, memory_mb=memory_mb, disk_gb=disk_gb,
-                           cpu_allocation_ratio=cpu_allocation_ratio,
-                           ram_allocation_ratio=ram_allocation_ratio,
-                           disk_allocation_ratio=disk_allocation_ratio)
-    current = (host.hypervisor_type, host.hypervisor_hostname,
-               host.vcpus, host.memory_mb, host.disk_gb, host.cpu_allocation_ratio,
-               host.ram_allocation_ratio, host.disk_allocation_ratio)
-    wanted = (hypervisor_type, hypervisor_hostname, vcpus, memory_mb, disk_gb,
-              cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio)
-    return [] if current == wanted else [event]
+    wanted = {"hypervisor_type": hypervisor_type, "hypervisor_hostname": hypervisor_hostname,
+              "vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb, **ratios}
+    if all(getattr(host, field) == value for field, value in wanted.items()):
+        return []
+    return [HostRegistered(host=host.name, **wanted)]
 
 
 def shortfall(host: Host, claim: Claim, ratios: Ratios) -> str | None:

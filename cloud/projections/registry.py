@@ -33,8 +33,8 @@ FOLDS = {**folds.FOLDS, **identity.FOLDS, **images.FOLDS, **quotas.FOLDS,
 FOLDS = _merged(FOLDS, aggregates.FOLDS)
 # Instance actions fold instance events after the servers row is written.
 FOLDS = _merged(FOLDS, instance_actions.FOLDS)
-DDL = [schema.READ_MODEL_DDL, server_actions.DDL, schema.SERVICES_DDL, identity.DDL, images.DDL, quotas.DDL,
-       keypairs.DDL, compute_services.DDL, flavors.DDL, aggregates.DDL]
+DDL = [schema.READ_MODEL_DDL, server_actions.DDL, schema.SERVICES_DDL, identity.DDL,
+       images.DDL, quotas.DDL, keypairs.DDL, compute_services.DDL, flavors.DDL, aggregates.DDL]
 DDL.append(instance_actions.DDL)
 # Users' edits of servers (update, metadata, tags) and their create-time attributes.
 FOLDS = _merged(FOLDS, server_attributes.FOLDS)
