@@ -37,6 +37,7 @@ from cloud.projections import projector
 from cloud.projections.queries import ReadModels
 from cloud.services import instances, quotas, scheduling
 from cloud.services.catalog import DEFAULT_IMAGE_ID
+from cloud.services.host_fleet import HostFleet
 from cloud.up import NATS_CONF, new_passwords, password_env
 from cloud.util import utcnow
 
@@ -85,10 +86,12 @@ def decide_all(url: str, ids: list[str]) -> list[float]:
     store, read_models = EventStore(url, pool_size=2), ReadModels(url)
     context = Context(request_id="req-bench", actor=Actor(agent="scheduler"),
                       timestamp=utcnow())
+    fleet = HostFleet(read_models)  # as the scheduler agent keeps one per process
     latencies = []
     for instance_id in ids:
         started = time.perf_counter()
-        assert scheduling.schedule(store, read_models, instance_id, context=context)
+        assert scheduling.schedule(store, read_models, instance_id, context=context,
+                                   fleet=fleet)
         latencies.append(time.perf_counter() - started)
     read_models.close()
     return latencies

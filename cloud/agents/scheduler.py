@@ -16,7 +16,8 @@ from cloud.domain.envelope import Actor, Context
 from cloud.domain.placement import SchedulerConfig
 from cloud.domain.placement.filters import FILTERS
 from cloud.projections.queries import ReadModels
-from cloud.services import scheduling
+from cloud.services import compute_services, scheduling
+from cloud.services.host_fleet import HostFleet
 from cloud.util import utcnow
 
 
@@ -39,13 +40,16 @@ def config_from_env(env: dict[str, str]) -> SchedulerConfig:
 
 def handler(store: EventStore, read_models: ReadModels,
             config: SchedulerConfig = SchedulerConfig()):
-    """Decode a request and place it (in a thread: the store is synchronous)."""
+    """Decode a request and place it (in a thread: the store is synchronous). The
+    process's picture of the fleet is kept across requests (host_fleet.py)."""
+    fleet = HostFleet(read_models, down_time=compute_services.down_time())
+
     async def handle(msg: Msg) -> None:
         requested = envelope.decode(msg.data)
         context = Context(request_id=requested.request_id, actor=Actor(agent="scheduler"),
                           timestamp=utcnow())
         await asyncio.to_thread(scheduling.schedule, store, read_models, requested.id,
-                                context=context, config=config)
+                                context=context, config=config, fleet=fleet)
     return handle
 
 

@@ -12,7 +12,7 @@ from cloud.domain.aggregate import AZ_KEY, DEFAULT_ZONE
 
 Row = dict[str, Any]
 
-_AGGREGATE = (
+AGGREGATE_SELECT = (
     "SELECT a.id, a.uuid::text AS uuid, a.name, a.created_at, a.updated_at,"
     " coalesce((SELECT jsonb_object_agg(m.key, m.value) FROM aggregate_metadata m"
     "  WHERE m.aggregate_uuid = a.uuid), '{}') AS metadata,"
@@ -40,14 +40,14 @@ class AggregateQueries:
 
     def aggregates(self) -> list[Row]:
         """Every live aggregate with its hosts and metadata, by id."""
-        return self._all(_AGGREGATE + " ORDER BY a.id")
+        return self._all(AGGREGATE_SELECT + " ORDER BY a.id")
 
     def aggregate(self, aggregate_id: int) -> Row | None:
-        rows = self._all(_AGGREGATE + " AND a.id = %s", (aggregate_id,))
+        rows = self._all(AGGREGATE_SELECT + " AND a.id = %s", (aggregate_id,))
         return rows[0] if rows else None
 
     def aggregate_by_uuid(self, aggregate_uuid: str) -> Row | None:
-        rows = self._all(_AGGREGATE + " AND a.uuid::text = %s", (aggregate_uuid,))
+        rows = self._all(AGGREGATE_SELECT + " AND a.uuid::text = %s", (aggregate_uuid,))
         return rows[0] if rows else None
 
     def zones_of_hosts(self, hosts: list[str], *, excluding: str) -> dict[str, set[str]]:

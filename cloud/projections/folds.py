@@ -8,6 +8,7 @@ from psycopg import Cursor
 from cloud.domain import events as ev
 from cloud.domain import states
 from cloud.domain.envelope import Envelope
+from cloud.projections.changes import position
 
 Fold = Callable[[Cursor, Envelope], None]
 _json = msgspec.json.encode
@@ -48,14 +49,14 @@ def instance_spawned(cur: Cursor, env: Envelope) -> None:
     _touch(cur, env, "vm_state = %s, task_state = NULL, power_state = %s, launched_at = %s",
            states.ACTIVE, e.power_state, env.timestamp)
     # A build that works puts its host back in rotation (Nova's build-failure counter).
-    cur.execute("UPDATE hosts SET failed_builds = 0 WHERE name = %s", (e.host,))
+    cur.execute("UPDATE hosts SET failed_builds = 0, changed_at = %s"
+                " WHERE name = %s AND failed_builds <> 0", (position(), e.host))
 
 
 def instance_rescheduled(cur: Cursor, env: Envelope) -> None:
     e: ev.InstanceRescheduled = env.data  # type: ignore[assignment]
     _touch(cur, env, "host = NULL, node = NULL, task_state = %s", states.SCHEDULING)
-    cur.execute("UPDATE hosts SET failed_builds = failed_builds + 1 WHERE name = %s",
-                (e.failed_host,))
+    cur.execute(_FAILED_BUILD, (position(), e.failed_host))
 
 
 def instance_failed(cur: Cursor, env: Envelope) -> None:
@@ -65,8 +66,11 @@ def instance_failed(cur: Cursor, env: Envelope) -> None:
     _touch(cur, env, "vm_state = %s, task_state = NULL, fault = %s",
            states.ERROR, _json(fault).decode())
     if e.host:
-        cur.execute("UPDATE hosts SET failed_builds = failed_builds + 1 WHERE name = %s",
-                    (e.host,))
+        cur.execute(_FAILED_BUILD, (position(), e.host))
+
+
+_FAILED_BUILD = ("UPDATE hosts SET failed_builds = failed_builds + 1, changed_at = %s"
+                 " WHERE name = %s")
 
 
 def instance_delete_requested(cur: Cursor, env: Envelope) -> None:
@@ -83,17 +87,18 @@ def host_registered(cur: Cursor, env: Envelope) -> None:
     cur.execute(
         "INSERT INTO hosts (name, hypervisor_type, hypervisor_hostname, vcpus, memory_mb,"
         " disk_gb, updated_at, cpu_allocation_ratio, ram_allocation_ratio,"
-        " disk_allocation_ratio) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+        " disk_allocation_ratio, changed_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
         " ON CONFLICT (name) DO UPDATE"
         " SET hypervisor_type = EXCLUDED.hypervisor_type, vcpus = EXCLUDED.vcpus,"
         " hypervisor_hostname = EXCLUDED.hypervisor_hostname, memory_mb = EXCLUDED.memory_mb,"
         " disk_gb = EXCLUDED.disk_gb, updated_at = EXCLUDED.updated_at,"
         " cpu_allocation_ratio = EXCLUDED.cpu_allocation_ratio,"
         " ram_allocation_ratio = EXCLUDED.ram_allocation_ratio,"
-        " disk_allocation_ratio = EXCLUDED.disk_allocation_ratio",
+        " disk_allocation_ratio = EXCLUDED.disk_allocation_ratio,"
+        " changed_at = EXCLUDED.changed_at",
         (e.host, e.hypervisor_type, e.hypervisor_hostname, e.vcpus, e.memory_mb, e.disk_gb,
          env.timestamp, e.cpu_allocation_ratio, e.ram_allocation_ratio,
-         e.disk_allocation_ratio))
+         e.disk_allocation_ratio, position()))
     cur.execute(_RESUM, (e.host, e.host))
 
 
@@ -115,7 +120,7 @@ _CLAIM = (
     " disk_gb_used = disk_gb_used + %(disk)s - coalesce((SELECT disk_gb FROM old), 0),"
     " running_vms = running_vms + (NOT EXISTS (SELECT 1 FROM host_claims c"
     "  WHERE c.host = %(host)s AND c.instance_id = %(instance)s))::int,"
-    " updated_at = %(at)s WHERE name = %(host)s")
+    " updated_at = %(at)s, changed_at = %(changed)s WHERE name = %(host)s")
 _RELEASE = (
     "WITH gone AS (DELETE FROM host_claims WHERE host = %(host)s"
     "  AND instance_id = %(instance)s AND kind = %(kind)s"
@@ -124,7 +129,7 @@ _RELEASE = (
     " memory_mb_used = memory_mb_used - g.memory_mb, disk_gb_used = disk_gb_used - g.disk_gb,"
     " running_vms = running_vms - (NOT EXISTS (SELECT 1 FROM host_claims c"
     "  WHERE c.host = %(host)s AND c.instance_id = %(instance)s AND c.kind <> %(kind)s))::int,"
-    " updated_at = %(at)s FROM gone g WHERE name = %(host)s")
+    " updated_at = %(at)s, changed_at = %(changed)s FROM gone g WHERE name = %(host)s")
 # The full sum, for a host (re-)registered after claims were folded for it.
 _RESUM = (
     "UPDATE hosts SET (vcpus_used, memory_mb_used, disk_gb_used, running_vms) ="
@@ -137,13 +142,13 @@ def resources_claimed(cur: Cursor, env: Envelope) -> None:
     e: ev.ResourcesClaimed = env.data  # type: ignore[assignment]
     cur.execute(_CLAIM, {"host": e.host, "instance": e.instance_id, "kind": e.kind,
                          "vcpus": e.vcpus, "memory": e.memory_mb, "disk": e.disk_gb,
-                         "at": env.timestamp})
+                         "at": env.timestamp, "changed": position()})
 
 
 def resources_released(cur: Cursor, env: Envelope) -> None:
     e: ev.ResourcesReleased = env.data  # type: ignore[assignment]
     cur.execute(_RELEASE, {"host": e.host, "instance": e.instance_id, "kind": e.kind,
-                           "at": env.timestamp})
+                           "at": env.timestamp, "changed": position()})
 
 
 def flavor_created(cur: Cursor, env: Envelope) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import psycopg
 
 from cloud.adapters.eventstore import EVENTS_TABLE, EventStore, Recorded
+from cloud.projections import changes
 from cloud.projections.registry import FOLDS
 
 log = logging.getLogger(__name__)
@@ -40,14 +41,24 @@ def apply(conn: psycopg.Connection, records: list[Recorded], name: str = NAME) -
     with conn.transaction(), conn.pipeline(), conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (FOLD_LOCK,))
         done = tracked_position(conn, name)
-        for record in records:
-            fold = FOLDS.get(record.envelope.event)
-            if fold is not None and record.position > done:
-                fold(cur, record.envelope)
+        fold_records(cur, [record for record in records if record.position > done])
         position = max(records[-1].position, done)
         cur.execute("INSERT INTO projection_tracking VALUES (%s, %s) ON CONFLICT (name)"
                     " DO UPDATE SET position = EXCLUDED.position", (name, position))
     return position
+
+
+def fold_records(cur: psycopg.Cursor, records: list[Recorded]) -> None:
+    """Run each record's fold, in order, with its position at hand (changes.folding)."""
+    token = changes.folding.set(None)
+    try:
+        for record in records:
+            fold = FOLDS.get(record.envelope.event)
+            if fold is not None:
+                changes.folding.set(record.position)
+                fold(cur, record.envelope)
+    finally:
+        changes.folding.reset(token)
 
 
 def catch_up(store: EventStore, conn: psycopg.Connection) -> int:

@@ -15,7 +15,7 @@ from psycopg import sql
 
 from cloud.adapters.eventstore import EventStore, Recorded
 from cloud.projections import registry
-from cloud.projections.projector import BATCH, NAME
+from cloud.projections.projector import BATCH, NAME, fold_records
 
 LIVE = "public"
 # Tables the DDL creates that are not folded from the log: the tracking row itself and
@@ -54,10 +54,7 @@ def fold_batch(conn: psycopg.Connection, schema: str, records: list[Recorded]) -
     """Fold records into ``schema`` (inside the caller's transaction, if any)."""
     with conn.transaction(), conn.pipeline(), conn.cursor() as cur:
         use_schema(conn, schema)
-        for record in records:
-            fold = registry.FOLDS.get(record.envelope.event)
-            if fold is not None:
-                fold(cur, record.envelope)
+        fold_records(cur, records)
         position = records[-1].position
         cur.execute("INSERT INTO projection_tracking VALUES (%s, %s) ON CONFLICT (name)"
                     " DO UPDATE SET position = EXCLUDED.position", (NAME, position))

@@ -2,7 +2,7 @@
 
 from cloud.projections import flavors, folds, identity, images, keypairs, quotas, schema
 from cloud.projections import server_actions
-from cloud.projections import aggregates
+from cloud.projections import aggregates, changes
 from cloud.projections import instance_actions
 from cloud.projections import server_attributes
 from cloud.projections import services as compute_services
@@ -39,3 +39,9 @@ DDL.append(instance_actions.DDL)
 # Users' edits of servers (update, metadata, tags) and their create-time attributes.
 FOLDS = _merged(FOLDS, server_attributes.FOLDS)
 DDL.append(server_attributes.DDL)
+# What the scheduler's host cache watches (see changes.py): every aggregate and service
+# state event marks its topic.
+FOLDS = _merged(FOLDS, {name: changes.marking(changes.AGGREGATES)
+                        for name in aggregates.FOLDS if name.startswith("Aggregate")},
+                {name: changes.marking(changes.SERVICE_STATES) for name in compute_services.FOLDS})
+DDL.append(changes.DDL)

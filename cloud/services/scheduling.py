@@ -5,46 +5,32 @@ import datetime as dt
 import logging
 
 from cloud.adapters.eventstore import EventStore
-from cloud.domain import service, states
+from cloud.domain import states
 from cloud.domain.envelope import Context
 from cloud.domain.errors import HostFull
 from cloud.domain.events import Fault
-from cloud.domain.host import Claim, Ratios, with_overrides
-from cloud.domain.placement import HostView, Placement, SchedulerConfig, place
+from cloud.domain.host import Claim, Ratios
+from cloud.domain.placement import Placement, SchedulerConfig, place
 from cloud.domain.server_group import GroupPolicyViolated
 from cloud.projections.queries import ReadModels
 from cloud.services import compute_services, hosts, instances, scheduling_hints
+from cloud.services.host_fleet import HostFleet
 from cloud.services.repository import load_instance
 
 log = logging.getLogger(__name__)
 
 
-def host_views(read_models: ReadModels, now: dt.datetime,
-               down_time: dt.timedelta = service.SERVICE_DOWN_TIME,
-               default_ratios: Ratios = Ratios()) -> list[HostView]:
-    """The scheduler's picture of the fleet, from the host projection; a host whose
-    compute service is down, forced down or disabled fails the Compute filter. A host's
-    ratios are its agent's, where it set them, over the scheduler's default."""
-    return [HostView(
-        name=row["name"], vcpus=row["vcpus"], memory_mb=row["memory_mb"],
-        disk_gb=row["disk_gb"],
-        up=service.is_up(row["last_seen_at"], forced_down=row["forced_down"], now=now,
-                         down_time=down_time),
-        enabled=not row["disabled"],
-        failed_builds=row["failed_builds"],
-        ratios=with_overrides(default_ratios, row),
-        used=Claim(vcpus=row["vcpus_used"], memory_mb=row["memory_mb_used"],
-                   disk_gb=row["disk_gb_used"]),
-    ) for row in read_models.hosts()]
-
-
 def schedule(store: EventStore, read_models: ReadModels, instance_id: str, *,
              context: Context, config: SchedulerConfig = SchedulerConfig(),
-             ratios: Ratios = Ratios()) -> str | None:
+             fleet: HostFleet | None = None) -> str | None:
     """Place the instance; returns the host, or None when it failed or needs no work.
 
-    ``ratios`` are the scheduler's defaults; each host is claimed with its own effective
-    ratios (aggregate over host over default), the numbers it was planned with."""
+    ``fleet`` is the scheduler process's picture of the hosts, kept between decisions
+    (without one, the whole fleet is read for this decision). Each host is claimed with
+    its own effective ratios (aggregate over host over default), the numbers it was
+    planned with."""
+    if fleet is None:
+        fleet = HostFleet(read_models, down_time=compute_services.down_time())
     state, _ = load_instance(store, instance_id)
     if state is None or state.task_state != states.SCHEDULING:
         return None
@@ -56,13 +42,11 @@ def schedule(store: EventStore, read_models: ReadModels, instance_id: str, *,
         # Planned again when a server group refused the hosts of a plan made on an
         # older picture of the group (another scheduler placed a member meanwhile).
         spec = scheduling_hints.request_spec(store, state, want)
-        views = scheduling_hints.with_aggregates(
-            host_views(read_models, dt.datetime.now(dt.UTC), compute_services.down_time(),
-                       ratios), read_models)
+        views = fleet.views(dt.datetime.now(dt.UTC))
         plan = place(spec, views, config)
-        by_host = {view.name: view.effective_ratios() for view in views}
+        by_host = {view.name: view.effective_ratios for view in views}
         outcome = _claim_and_record(store, instance_id, held or plan.hosts, want=want,
-                                    ratios=by_host, context=context)
+                                    ratios=by_host, fleet=fleet, context=context)
         if outcome is not _REPLAN:
             if outcome is _EXHAUSTED:
                 _no_valid_host(store, instance_id, plan, context)
@@ -78,7 +62,8 @@ _REPLAN, _EXHAUSTED = object(), object()
 
 
 def _claim_and_record(store: EventStore, instance_id: str, candidates: list[str], *,
-                      want: Claim, ratios: dict[str, Ratios], context: Context) -> object:
+                      want: Claim, ratios: dict[str, Ratios], fleet: HostFleet,
+                      context: Context) -> object:
     """The host placed on (None if the instance moved on), else _EXHAUSTED, or
     _REPLAN when a server group refused a host of this plan."""
     refused_by_group = False
@@ -90,6 +75,7 @@ def _claim_and_record(store: EventStore, instance_id: str, candidates: list[str]
             # The projection lagged behind the aggregate: try the next host.
             log.info("claim on %s refused: %s", host_name, refused)
             continue
+        fleet.claimed(host_name, instance_id, want)
         try:
             return _record(store, instance_id, host_name, context)
         except GroupPolicyViolated as refused:

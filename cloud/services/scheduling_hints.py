@@ -14,7 +14,6 @@ concurrency needs no lock across scheduler processes, and groups are rarely cont
 
 import uuid
 
-import msgspec
 
 from cloud.adapters.eventstore import Batch, EventStore
 from cloud.domain import instance, server_group
@@ -22,9 +21,7 @@ from cloud.domain.envelope import Context
 from cloud.domain.errors import Conflict
 from cloud.domain.host import Claim
 from cloud.domain.instance import Instance
-from cloud.domain.placement import AggregateView, HostView, RequestSpec
-from cloud.projections.aggregate_queries import AggregateQueries
-from cloud.projections.queries import ReadModels
+from cloud.domain.placement import RequestSpec
 from cloud.services import server_groups
 from cloud.services.repository import load_instance
 
@@ -45,26 +42,6 @@ def request_spec(store: EventStore, state: Instance, want: Claim) -> RequestSpec
         same_host=server_group.hinted_servers(hints, "same_host"),
         different_host=server_group.hinted_servers(hints, "different_host"),
         group=group)
-
-
-def with_aggregates(views: list[HostView], read_models: ReadModels) -> list[HostView]:
-    """The hosts with their aggregates (zone, metadata) and the instances they hold."""
-    by_host = AggregateQueries(read_models.pool).aggregates_by_host()
-    held = _instances_by_host(read_models)
-    return [msgspec.structs.replace(
-        view, instances=held.get(view.name, frozenset()),
-        aggregates=tuple(AggregateView(name=row["name"], metadata=row["metadata"],
-                                       availability_zone=row["metadata"].get(
-                                           "availability_zone"))
-                         for row in by_host.get(view.name, ())))
-        for view in views]
-
-
-def _instances_by_host(read_models: ReadModels) -> dict[str, frozenset[str]]:
-    with read_models.pool.connection() as conn:
-        rows = conn.execute("SELECT host, array_agg(DISTINCT instance_id::text) AS ids"
-                            " FROM host_claims GROUP BY host").fetchall()
-    return {row["host"]: frozenset(row["ids"]) for row in rows}  # type: ignore[index]
 
 
 def record(store: EventStore, instance_id: str, host_name: str, *,

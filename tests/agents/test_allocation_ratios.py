@@ -17,6 +17,7 @@ from cloud.domain.flavor import DEFAULT_FLAVORS
 from cloud.projections.queries import ReadModels
 from cloud.services import conductor, hosts, instances, scheduling
 from cloud.services.catalog import DEFAULT_IMAGE_ID
+from cloud.services.host_fleet import HostFleet
 from cloud.settings import allocation_ratios
 from cloud.up import node_file
 from cloud.util import utcnow
@@ -57,7 +58,7 @@ def test_an_agents_ratios_reach_the_scheduler_through_the_log(nats_server, tmp_p
     assert [r.envelope.event for r in store.read(0, 100)].count("HostRegistered") == 1
     catch_up(database_url, store)
     read_models = ReadModels(database_url)
-    (view,) = scheduling.host_views(read_models, dt.datetime.now(dt.UTC))
+    (view,) = HostFleet(read_models).views(dt.datetime.now(dt.UTC))
     assert (view.ratios.cpu, view.ratios.ram, view.ratios.disk) == (1.5, 1.0, 2.0)
     read_models.close()
     store.close()

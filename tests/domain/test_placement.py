@@ -1,6 +1,10 @@
 """Filtering and weighing hosts, and explaining a NoValidHost."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cloud.domain.host import Claim
+from cloud.domain.placement.filters import FILTERS, UNNEEDED
 from cloud.domain.placement import (
     AggregateView,
     GroupView,
@@ -136,10 +140,53 @@ def test_an_aggregate_ratio_overrides_the_hosts_own_either_way():
     loose = AggregateView(name="loose", metadata={"cpu_allocation_ratio": "8.0"})
     strict = AggregateView(name="strict", metadata={"cpu_allocation_ratio": "2.0"})
     own = Ratios(cpu=1.0)
-    assert view("h", ratios=own).effective_ratios().cpu == 1.0
-    assert view("h", ratios=own, aggregates=(loose,)).effective_ratios().cpu == 8.0
-    assert view("h", ratios=own, aggregates=(loose, strict)).effective_ratios().cpu == 2.0
+    assert view("h", ratios=own).effective_ratios.cpu == 1.0
+    assert view("h", ratios=own, aggregates=(loose,)).effective_ratios.cpu == 8.0
+    assert view("h", ratios=own, aggregates=(loose, strict)).effective_ratios.cpu == 2.0
     busy = view("h", ratios=own, used=Claim(vcpus=4, memory_mb=0, disk_gb=0))
     assert place(spec(), [busy]).removed["VCPU"] == 1
     assert place(spec(), [view("h", ratios=own, aggregates=(loose,),
                                used=Claim(vcpus=4, memory_mb=0, disk_gb=0))]).hosts == ["h"]
+
+
+# --- filters skipped when the request gives them nothing to check --------------------
+
+NAMES = st.sampled_from(["a", "b", "c", "d"])
+aggregate_views = st.builds(
+    AggregateView, name=NAMES,
+    metadata=st.dictionaries(st.sampled_from(["availability_zone", "ssd", "filter_tenant_id"]),
+                             st.sampled_from(["az1", "true", "p1", "p2"]), max_size=2),
+    availability_zone=st.sampled_from([None, "az1", "az2"]))
+host_views = st.builds(
+    view, NAMES, aggregates=st.lists(aggregate_views, max_size=2).map(tuple),
+    instances=st.frozensets(st.sampled_from(["i1", "i2", "i3"]), max_size=2),
+    hypervisor_type=st.sampled_from(["QEMU", "ironic"]),
+    cpu_arch=st.sampled_from(["x86_64", "aarch64"]))
+groups = st.one_of(st.none(), st.builds(
+    GroupView, policy=st.sampled_from(["affinity", "anti-affinity", "soft-affinity",
+                                       "soft-anti-affinity"]),
+    members_per_host=st.dictionaries(NAMES, st.integers(1, 3), max_size=2)))
+requests = st.builds(
+    spec, availability_zone=st.sampled_from([None, "az1", "nova"]),
+    flavor_extra_specs=st.dictionaries(
+        st.sampled_from(["aggregate_instance_extra_specs:ssd", "hw:cpu_policy", "ssd"]),
+        st.sampled_from(["true", "dedicated"]), max_size=2),
+    image_properties=st.dictionaries(
+        st.sampled_from(["hw_architecture", "img_hv_type", "os_distro"]),
+        st.sampled_from(["x86_64", "aarch64", "qemu", "debian"]), max_size=2),
+    image_id=st.sampled_from(["img-1", "img-iso"]), group=groups,
+    same_host=st.frozensets(st.sampled_from(["i1", "i9"]), max_size=1),
+    different_host=st.frozensets(st.sampled_from(["i2", "i9"]), max_size=1),
+    ignore_hosts=st.frozensets(NAMES, max_size=1))
+scheduler_configs = st.builds(
+    SchedulerConfig, isolated_hosts=st.frozensets(NAMES, max_size=1),
+    isolated_images=st.frozensets(st.just("img-iso"), max_size=1),
+    restrict_isolated_hosts_to_isolated_images=st.booleans())
+
+
+@settings(max_examples=400, deadline=None)
+@given(request=requests, hosts=st.lists(host_views, max_size=6), config=scheduler_configs)
+def test_a_filter_skipped_as_unneeded_would_have_kept_every_host(request, hosts, config):
+    for name, unneeded in UNNEEDED.items():
+        if unneeded(request, config):
+            assert all(FILTERS[name](request, host, config) for host in hosts), name

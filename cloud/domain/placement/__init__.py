@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from cloud.domain.placement.filters import FILTERS
+from cloud.domain.placement.filters import FILTERS, UNNEEDED
 from cloud.domain.placement.model import (
     AggregateView,
     GroupView,
@@ -40,6 +40,10 @@ def place(spec: RequestSpec, hosts: Sequence[HostView],
     remaining = [host for host in hosts
                  if spec.requested_host is None or host.name == spec.requested_host]
     for name in config.filters:
+        unneeded = UNNEEDED.get(name)
+        if unneeded is not None and unneeded(spec, config):
+            removed[name] = 0
+            continue
         keep = FILTERS[name]
         passed = [host for host in remaining if keep(spec, host, config)]
         removed[name] = len(remaining) - len(passed)

@@ -1,5 +1,7 @@
 """What placement decides over: a request, the hosts as the scheduler sees them, config."""
 
+import functools
+
 import msgspec
 
 from cloud.domain.host import Claim, Ratios
@@ -24,8 +26,12 @@ class GroupView(msgspec.Struct, frozen=True, kw_only=True):
     max_server_per_host: int = 1
 
 
-class HostView(msgspec.Struct, frozen=True, kw_only=True):
-    """One host as the scheduler knows it (from the host projection)."""
+class HostView(msgspec.Struct, frozen=True, kw_only=True, dict=True):
+    """One host as the scheduler knows it (from the host projection).
+
+    Its ratios and headroom are computed once per view (``dict=True`` gives the cached
+    properties somewhere to live): every filter and weigher asks for them, for each of
+    up to thousands of hosts per decision."""
 
     name: str
     vcpus: int
@@ -47,6 +53,7 @@ class HostView(msgspec.Struct, frozen=True, kw_only=True):
         zones = [a.availability_zone for a in self.aggregates if a.availability_zone]
         return zones[0] if zones else self.default_availability_zone
 
+    @functools.cached_property
     def effective_ratios(self) -> Ratios:
         """The ratios this host is scheduled and claimed by. As Nova's Aggregate*Filter:
         an aggregate's ``*_allocation_ratio`` metadata (the smallest, when several set
@@ -66,9 +73,10 @@ class HostView(msgspec.Struct, frozen=True, kw_only=True):
                 else getattr(self.ratios, field)
         return Ratios(**values)
 
+    @functools.cached_property
     def free(self) -> Claim:
         """Headroom left under the allocation ratios."""
-        ratios = self.effective_ratios()
+        ratios = self.effective_ratios
         return Claim(vcpus=int(self.vcpus * ratios.cpu) - self.used.vcpus,
                      memory_mb=int(self.memory_mb * ratios.ram) - self.used.memory_mb,
                      disk_gb=int(self.disk_gb * ratios.disk) - self.used.disk_gb)

@@ -9,15 +9,15 @@ Weigher = Callable[[RequestSpec, HostView], float]
 
 
 def free_ram(spec: RequestSpec, host: HostView) -> float:
-    return host.free().memory_mb
+    return host.free.memory_mb
 
 
 def free_vcpus(spec: RequestSpec, host: HostView) -> float:
-    return host.free().vcpus
+    return host.free.vcpus
 
 
 def free_disk(spec: RequestSpec, host: HostView) -> float:
-    return host.free().disk_gb
+    return host.free.disk_gb
 
 
 def num_instances(spec: RequestSpec, host: HostView) -> float:
