@@ -4,6 +4,8 @@ Claims are saved with optimistic concurrency on this aggregate, so two scheduler
 pick the same host cannot both take its last free resources.
 """
 
+from collections.abc import Iterable, Mapping
+
 import msgspec
 
 from cloud.domain.errors import HostFull
@@ -33,6 +35,23 @@ def with_overrides(default: Ratios, overrides: dict[str, float | None]) -> Ratio
     """``default`` with each ratio the overrides set (by field name of RATIO_FIELDS)."""
     return Ratios(**{field: overrides.get(name) or getattr(default, field)
                      for field, name in RATIO_FIELDS.items()})
+
+
+def with_aggregate_ratios(own: Ratios, metadata: Iterable[Mapping[str, str]]) -> Ratios:
+    """As Nova's Aggregate*Filter: an aggregate's ``*_allocation_ratio`` metadata (the
+    smallest, when several of the host's aggregates set one) overrides the host's own
+    ratio; a value that is not a positive number is ignored."""
+    found: dict[str, list[float]] = {field: [] for field in RATIO_FIELDS}
+    for each in metadata:
+        for field, key in RATIO_FIELDS.items():
+            try:
+                value = float(each[key])
+            except (KeyError, ValueError):
+                continue
+            if value > 0:
+                found[field].append(value)
+    return Ratios(**{field: min(values) if values else getattr(own, field)
+                     for field, values in found.items()})
 
 
 class Host(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,6 +12,7 @@ from cloud.http import console_output, microversions, policy, server_groups, ser
 from cloud.http import server_requests_late
 from cloud.http.context import Backend, BackendDep, identity, service_context
 from cloud.http.faults import BadRequest, ItemNotFound
+from cloud.projections.aggregate_queries import AggregateQueries
 from cloud.projections.quota_queries import QuotaQueries
 from cloud.services import server_actions
 
@@ -85,7 +86,8 @@ def _resize(request: Request, backend: Backend, row: Row, body: Any) -> Response
     flavor = servers._flavor_spec(backend, flavor_ref)
     return _accepted(backend, server_actions.resize(
         backend.store, row["id"], flavor=flavor, context=service_context(request),
-        is_admin=identity(request).is_admin))
+        is_admin=identity(request).is_admin,
+        aggregates=AggregateQueries(backend.read_models.pool)))
 
 
 def _confirm_resize(request: Request, backend: Backend, row: Row, _body: Any,

@@ -19,8 +19,9 @@ from cloud.domain.events import (
     InstanceResizeReverted,
 )
 from cloud.domain.instance import Instance
+from cloud.projections.aggregate_queries import AggregateQueries
 from cloud.services import hosts, instances
-from cloud.services.repository import load_instance
+from cloud.services.repository import load_host, load_instance
 
 Decide = Callable[[Instance], list[Event]]
 
@@ -50,8 +51,11 @@ def rebuild(store: EventStore, instance_id: str, *, image_ref: str, name: str | 
 
 
 def resize(store: EventStore, instance_id: str, *, flavor: FlavorSpec, context: Context,
-           is_admin: bool, ratios: host.Ratios | None = None) -> list[int]:
-    """Claim the new flavor beside the old one on the server's host, then ask the host."""
+           is_admin: bool, aggregates: AggregateQueries | None = None) -> list[int]:
+    """Claim the new flavor beside the old one on the server's host, then ask the host.
+
+    The claim is checked against the ratios the scheduler would use for that host: its
+    aggregates' ``*_allocation_ratio`` metadata (from ``aggregates``) over its own."""
     state, version = load_instance(store, instance_id)
     if state is None or state.vm_state == states.DELETED:
         raise NotFound("Instance", instance_id)
@@ -59,6 +63,12 @@ def resize(store: EventStore, instance_id: str, *, flavor: FlavorSpec, context: 
     assert state.host is not None  # actions.resize refuses a server without a host
     want = host.Claim(vcpus=flavor.vcpus, memory_mb=flavor.ram,
                       disk_gb=flavor.disk + flavor.ephemeral)
+    ratios = None
+    if aggregates is not None:
+        metadata = [row["metadata"] for row in aggregates.aggregates_by_host().get(
+            state.host, [])]
+        ratios = host.with_aggregate_ratios(load_host(store, state.host)[0].ratios(),
+                                            metadata)
     try:
         hosts.claim(store, state.host, instance_id=instance_id, resources=want,
                     ratios=ratios, kind=host.RESIZE, context=context)

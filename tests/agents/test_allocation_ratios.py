@@ -15,7 +15,9 @@ from cloud.agents import reports
 from cloud.agents.compute import ComputeAgent
 from cloud.domain.flavor import DEFAULT_FLAVORS
 from cloud.projections.queries import ReadModels
-from cloud.services import conductor, hosts, instances, scheduling
+from cloud.domain.errors import Invalid
+from cloud.projections.aggregate_queries import AggregateQueries
+from cloud.services import aggregates, conductor, hosts, instances, scheduling, server_actions
 from cloud.services.catalog import DEFAULT_IMAGE_ID
 from cloud.services.host_fleet import HostFleet
 from cloud.settings import allocation_ratios
@@ -110,3 +112,37 @@ def test_a_bad_ratio_in_the_environment_stops_the_agent_with_its_name(raw):
     with pytest.raises(SystemExit, match="CLOUD_RAM_ALLOCATION_RATIO must be a positive"):
         allocation_ratios({"CLOUD_RAM_ALLOCATION_RATIO": raw})
     assert allocation_ratios({"CLOUD_RAM_ALLOCATION_RATIO": " "}) == {}
+
+
+def test_a_resize_is_claimed_with_the_ratio_an_aggregate_sets(database_url):
+    store, read_models = EventStore(database_url), ReadModels(database_url)
+    queries = AggregateQueries(read_models.pool)
+    hosts.register(store, "tight", context=ctx(agent="compute:tight"),
+                   hypervisor_type="QEMU", hypervisor_hostname="tight", vcpus=4,
+                   memory_mb=4096, disk_gb=100)
+    catch_up(database_url, store)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conductor.record_heartbeat(conn, "tight", "nova-compute", utcnow())
+    assert boot(store, database_url, read_models, "grows") == "tight"
+    server_id = instances_named(read_models, "grows")
+    instances.spawned(store, server_id, host_name="tight", power_state=1,
+                      context=ctx(agent="compute:tight"))
+    # RAM at 0.5: 2048 MiB to give, 512 held; the 2048 MiB flavor does not fit beside it.
+    aggregate_id, _ = aggregates.create(store, name="half-ram", availability_zone=None,
+                                        context=ctx(user_id="admin"))
+    aggregates.add_host(store, queries, aggregate_id, "1", "tight", context=ctx(user_id="a"))
+    aggregates.set_metadata(store, queries, aggregate_id, "1",
+                            {"ram_allocation_ratio": "0.5"}, context=ctx(user_id="a"))
+    catch_up(database_url, store)
+    bigger = DEFAULT_FLAVORS[1]
+    with pytest.raises(Invalid, match="Host tight has not enough memory_mb"):
+        server_actions.resize(store, server_id, flavor=bigger, context=ctx(user_id="u"),
+                              is_admin=True, aggregates=queries)
+    # Back to 1.0 through the aggregate: it fits.
+    aggregates.set_metadata(store, queries, aggregate_id, "1",
+                            {"ram_allocation_ratio": "1.0"}, context=ctx(user_id="a"))
+    catch_up(database_url, store)
+    assert server_actions.resize(store, server_id, flavor=bigger, context=ctx(user_id="u"),
+                                 is_admin=True, aggregates=queries)
+    read_models.close()
+    store.close()

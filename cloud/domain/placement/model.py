@@ -4,10 +4,8 @@ import functools
 
 import msgspec
 
-from cloud.domain.host import Claim, Ratios
+from cloud.domain.host import Claim, Ratios, with_aggregate_ratios
 
-RATIO_KEYS = {"cpu": "cpu_allocation_ratio", "ram": "ram_allocation_ratio",
-              "disk": "disk_allocation_ratio"}
 
 
 class AggregateView(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,23 +53,9 @@ class HostView(msgspec.Struct, frozen=True, kw_only=True, dict=True):
 
     @functools.cached_property
     def effective_ratios(self) -> Ratios:
-        """The ratios this host is scheduled and claimed by. As Nova's Aggregate*Filter:
-        an aggregate's ``*_allocation_ratio`` metadata (the smallest, when several set
-        one) overrides the host's own, which overrides the scheduler's default (both
-        already in ``ratios``)."""
-        values = {}
-        for field, key in RATIO_KEYS.items():
-            from_aggregates = []
-            for aggregate in self.aggregates:
-                try:
-                    value = float(aggregate.metadata[key])
-                except (KeyError, ValueError):
-                    continue
-                if value > 0:
-                    from_aggregates.append(value)
-            values[field] = min(from_aggregates) if from_aggregates \
-                else getattr(self.ratios, field)
-        return Ratios(**values)
+        """The ratios this host is scheduled and claimed by: its aggregates' metadata
+        over its own ratios over the scheduler's default (both already in ``ratios``)."""
+        return with_aggregate_ratios(self.ratios, (a.metadata for a in self.aggregates))
 
     @functools.cached_property
     def free(self) -> Claim:
