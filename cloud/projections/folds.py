@@ -48,7 +48,10 @@ def instance_spawned(cur: Cursor, env: Envelope) -> None:
     _touch(cur, env, "vm_state = %s, task_state = NULL, power_state = %s, launched_at = %s",
            states.ACTIVE, e.power_state, env.timestamp)
     # A build that works puts its host back in rotation (Nova's build-failure counter).
-    cur.execute("UPDATE hosts SET failed_builds = 0 WHERE name = %s", (e.host,))
+    # Only a host with failures is written: the same row, without a new version of the
+    # hosts row (hot: every claim and release of the host writes it too) on each spawn.
+    cur.execute("UPDATE hosts SET failed_builds = 0 WHERE name = %s AND failed_builds <> 0",
+                (e.host,))
 
 
 def instance_rescheduled(cur: Cursor, env: Envelope) -> None:
