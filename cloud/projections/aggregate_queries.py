@@ -4,6 +4,7 @@
 use (os-services shows a compute host's zone; server create checks a requested zone).
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from psycopg_pool import ConnectionPool
@@ -24,6 +25,15 @@ _HOST_ZONES = (
     "SELECT h.name AS host, coalesce((SELECT m.value FROM aggregate_hosts ah"
     " JOIN aggregate_metadata m ON m.aggregate_uuid = ah.aggregate_uuid AND m.key = %s"
     " WHERE ah.host = h.name ORDER BY m.value LIMIT 1), %s) AS zone FROM hosts h")
+
+
+def by_host(aggregates: Iterable[Row]) -> dict[str, list[Row]]:
+    """Rows of AGGREGATE_SELECT grouped by each of their hosts."""
+    found: dict[str, list[Row]] = {}
+    for row in aggregates:
+        for host in row["hosts"]:
+            found.setdefault(host, []).append(row)
+    return found
 
 
 class AggregateQueries:
@@ -64,11 +74,7 @@ class AggregateQueries:
 
     def aggregates_by_host(self) -> dict[str, list[Row]]:
         """For the scheduler: each host's aggregates (name and metadata)."""
-        found: dict[str, list[Row]] = {}
-        for row in self.aggregates():
-            for host in row["hosts"]:
-                found.setdefault(host, []).append(row)
-        return found
+        return by_host(self.aggregates())
 
     # --- availability zones -----------------------------------------------------------
 

@@ -41,5 +41,5 @@ def marking(topic: str) -> Callable[[Cursor, Envelope], None]:
     """A fold that records that ``topic`` changed at the event being folded."""
     def mark(cur: Cursor, env: Envelope) -> None:
         cur.execute("INSERT INTO read_model_changes VALUES (%s, %s) ON CONFLICT (topic)"
-                    " DO UPDATE SET position = EXCLUDED.position", (topic, folding.get() or 0))
+                    " DO UPDATE SET position = EXCLUDED.position", (topic, position() or 0))
     return mark

@@ -11,7 +11,7 @@ import msgspec
 import psycopg
 
 from cloud.projections import changes
-from cloud.projections.aggregate_queries import AGGREGATE_SELECT
+from cloud.projections.aggregate_queries import AGGREGATE_SELECT, by_host
 from cloud.projections.projector import NAME
 
 Row = dict[str, Any]
@@ -60,15 +60,7 @@ def read(conn: psycopg.Connection, *, since: int | None, liveness: bool) -> Flee
     moved = {topic for topic, at in topics.items() if since is None or at > since}
     return FleetRead(
         position=position, hosts=found["hosts"],  # type: ignore[index]
-        aggregates=_aggregates_by_host(conn)
+        aggregates=by_host(conn.execute(AGGREGATE_SELECT + " ORDER BY a.id"))
         if since is None or changes.AGGREGATES in moved else None,
         services={row["name"]: row for row in conn.execute(_SERVICES)}  # type: ignore
         if since is None or liveness or changes.SERVICE_STATES in moved else None)
-
-
-def _aggregates_by_host(conn: psycopg.Connection) -> dict[str, list[Row]]:
-    found: dict[str, list[Row]] = {}
-    for row in conn.execute(AGGREGATE_SELECT + " ORDER BY a.id"):
-        for host in row["hosts"]:  # type: ignore[index]
-            found.setdefault(host, []).append(row)  # type: ignore[arg-type]
-    return found

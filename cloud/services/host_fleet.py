@@ -137,6 +137,7 @@ class HostFleet:
             aggregates=self._aggregates.get(name, ()),
             instances=frozenset(row["instances"]))
 
+
 def _disabled(services: dict[str, Row], name: str) -> bool:
     return services.get(name, {}).get("disabled", False)
 

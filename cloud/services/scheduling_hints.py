@@ -14,7 +14,6 @@ concurrency needs no lock across scheduler processes, and groups are rarely cont
 
 import uuid
 
-
 from cloud.adapters.eventstore import Batch, EventStore
 from cloud.domain import instance, server_group
 from cloud.domain.envelope import Context

@@ -7,7 +7,6 @@ import msgspec
 from cloud.domain.host import Claim, Ratios, with_aggregate_ratios
 
 
-
 class AggregateView(msgspec.Struct, frozen=True, kw_only=True):
     """A host aggregate the host belongs to: its metadata and availability zone."""
 
