@@ -16,6 +16,7 @@ from cloud.domain import events as ev
 from cloud.domain.aggregate import AZ_KEY
 from cloud.domain.envelope import Envelope
 from cloud.projections.folds import Fold
+from cloud.projections.setwise import Folded, SetFold, one_server, rows, unnest
 
 _json = msgspec.json.encode
 
@@ -156,20 +157,30 @@ def server_group_deleted(cur: Cursor, env: Envelope) -> None:
 # --- what servers asked of the scheduler, and the zone they got ------------------------
 
 
-def instance_requested(cur: Cursor, env: Envelope) -> None:
-    e: ev.InstanceRequested = env.data  # type: ignore[assignment]
-    if e.scheduler_hints:
-        cur.execute("INSERT INTO server_scheduler_hints VALUES (%s, %s)"
-                    " ON CONFLICT DO NOTHING", (env.id, _json(e.scheduler_hints).decode()))
+def _hints(cur: Cursor, events: list[Folded]) -> None:
+    asked = [f for f in events if f.env.data.scheduler_hints]  # type: ignore[attr-defined]
+    if asked:
+        cur.execute("INSERT INTO server_scheduler_hints SELECT * FROM "
+                    + unnest(id="uuid", hints="jsonb") + " ON CONFLICT DO NOTHING",
+                    rows(asked, lambda f: f.env.id,
+                         lambda f: _json(f.env.data.scheduler_hints).decode()))
 
 
-def instance_scheduled(cur: Cursor, env: Envelope) -> None:
-    e: ev.InstanceScheduled = env.data  # type: ignore[assignment]
-    cur.execute(
-        "UPDATE servers SET availability_zone = coalesce((SELECT m.value FROM"
-        " aggregate_hosts h JOIN aggregate_metadata m ON m.aggregate_uuid ="
-        " h.aggregate_uuid AND m.key = %s WHERE h.host = %s ORDER BY m.value LIMIT 1),"
-        " availability_zone) WHERE id = %s", (AZ_KEY, e.host, env.id))
+# The zone of the host a server is scheduled to (the first of its aggregates' zones).
+_ZONE = ("UPDATE servers s SET availability_zone = coalesce((SELECT m.value FROM"
+         " aggregate_hosts h JOIN aggregate_metadata m ON m.aggregate_uuid ="
+         f" h.aggregate_uuid AND m.key = '{AZ_KEY}' WHERE h.host = p.host"
+         " ORDER BY m.value LIMIT 1), s.availability_zone) FROM "
+         + unnest(id="uuid", host="text") + " WHERE s.id = p.id")
+
+
+def _zone(cur: Cursor, events: list[Folded]) -> None:
+    cur.execute(_ZONE, rows(events, lambda f: f.env.id, lambda f: f.env.data.host))
+
+
+# Both fold many events at a time (see setwise.py).
+SETWISE: dict[str, SetFold] = {"InstanceRequested": SetFold(_hints, one_server),
+                               "InstanceScheduled": SetFold(_zone, one_server)}
 
 
 FOLDS: dict[str, Fold] = {
@@ -183,6 +194,4 @@ FOLDS: dict[str, Fold] = {
     "ServerGroupMemberAdded": server_group_member_added,
     "ServerGroupMemberPlaced": server_group_member_placed,
     "ServerGroupDeleted": server_group_deleted,
-    "InstanceRequested": instance_requested,
-    "InstanceScheduled": instance_scheduled,
 }

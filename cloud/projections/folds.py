@@ -1,4 +1,6 @@
-"""How each event changes the read-model tables (one function per event name)."""
+"""How each event changes the read-model tables: one fold per event name, set-wise
+(``SETWISE``, many events per statement, see setwise.py) for the events of a server's
+life, one event at a time (``FOLDS``) for the rest."""
 
 from collections.abc import Callable
 
@@ -9,6 +11,8 @@ from cloud.domain import events as ev
 from cloud.domain import states
 from cloud.domain.envelope import Envelope
 from cloud.projections.changes import position
+from cloud.projections.setwise import Access, Folded, SetFold, one_server, rows, transposed
+from cloud.projections.setwise import unnest
 
 Fold = Callable[[Cursor, Envelope], None]
 _json = msgspec.json.encode
@@ -19,38 +23,89 @@ def _touch(cur: Cursor, env: Envelope, assignments: str, *params: object) -> Non
                 "WHERE id = %s", (*params, env.timestamp, env.version, env.id))
 
 
-def instance_requested(cur: Cursor, env: Envelope) -> None:
-    e: ev.InstanceRequested = env.data  # type: ignore[assignment]
-    cur.execute(
-        "INSERT INTO servers (id, name, project_id, user_id, flavor, image_ref, vm_state,"
-        " task_state, metadata, availability_zone, key_name, created_at, updated_at,"
-        " request_id, version, hostname, reservation_id, user_data, description)"
-        " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
-        " ON CONFLICT (id) DO NOTHING",
-        (env.id, e.name, e.project_id, e.user_id, _json(e.flavor).decode(), e.image_ref,
-         states.BUILDING, states.SCHEDULING, _json(e.metadata).decode(),
-         e.availability_zone, e.key_name, env.timestamp, env.timestamp, env.request_id,
-         env.version, e.hostname, e.reservation_id, e.user_data, e.description))
-    if e.trusted_image_certificates is not None:
-        # Column of server_actions.DDL (2.63); the version guard keeps a redelivery
-        # from undoing a later rebuild's certificates.
-        cur.execute("UPDATE servers SET trusted_image_certificates = %s"
-                    " WHERE id = %s AND version = %s",
-                    (_json(e.trusted_image_certificates).decode(), env.id, env.version))
+def _touching(assignments: str, **columns: tuple[str, Callable[[Folded], object]]) -> SetFold:
+    """A set-wise fold that sets columns of each event's servers row (and its time and
+    version); ``assignments`` read the event's values as ``p.<column>``."""
+    types = {name: kind for name, (kind, _) in columns.items()}
+    statement = (f"UPDATE servers s SET {assignments}, updated_at = p.at, version = p.version"
+                 f" FROM {unnest(id='uuid', at='timestamptz', version='int', **types)}"
+                 " WHERE s.id = p.id")
+    getters = [value for _, value in columns.values()]
+
+    def run(cur: Cursor, events: list[Folded]) -> None:
+        cur.execute(statement, rows(events, lambda f: f.env.id, lambda f: f.env.timestamp,
+                                    lambda f: f.env.version, *getters))
+    return SetFold(run, one_server)
 
 
-def instance_scheduled(cur: Cursor, env: Envelope) -> None:
-    e: ev.InstanceScheduled = env.data  # type: ignore[assignment]
-    _touch(cur, env, "host = %s, node = %s, task_state = %s", e.host, e.node, states.SPAWNING)
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
-def instance_spawned(cur: Cursor, env: Envelope) -> None:
-    e: ev.InstanceSpawned = env.data  # type: ignore[assignment]
-    _touch(cur, env, "vm_state = %s, task_state = NULL, power_state = %s, launched_at = %s",
-           states.ACTIVE, e.power_state, env.timestamp)
-    # A build that works puts its host back in rotation (Nova's build-failure counter).
-    cur.execute("UPDATE hosts SET failed_builds = 0, changed_at = %s"
-                " WHERE name = %s AND failed_builds <> 0", (position(), e.host))
+_REQUESTED = (
+    "INSERT INTO servers (id, name, project_id, user_id, flavor, image_ref, vm_state,"
+    " task_state, metadata, availability_zone, key_name, created_at, updated_at,"
+    " request_id, version, hostname, reservation_id, user_data, description,"
+    " trusted_image_certificates, tags, access_ipv4, access_ipv6, launch_index)"
+    f" SELECT id, name, project_id, user_id, flavor, image_ref, {_literal(states.BUILDING)},"
+    f" {_literal(states.SCHEDULING)}, metadata, availability_zone, key_name, at, at,"
+    " request_id, version, hostname, reservation_id, user_data, description, certificates,"
+    " ARRAY(SELECT jsonb_array_elements_text(tags)), access_ipv4, access_ipv6, launch_index"
+    " FROM " + unnest(id="uuid", name="text", project_id="text", user_id="text",
+                      flavor="jsonb", image_ref="text", metadata="jsonb",
+                      availability_zone="text", key_name="text", at="timestamptz",
+                      request_id="text", version="int", hostname="text",
+                      reservation_id="text", user_data="text", description="text",
+                      certificates="jsonb", tags="jsonb", access_ipv4="text",
+                      access_ipv6="text", launch_index="int") +
+    " ON CONFLICT (id) DO NOTHING")
+
+
+def _requested_row(f: Folded) -> tuple:
+    env, e = f.env, f.env.data
+    certificates = e.trusted_image_certificates  # type: ignore[attr-defined]
+    return (env.id, e.name, e.project_id, e.user_id, _json(e.flavor).decode(),
+            e.image_ref, _json(e.metadata).decode(), e.availability_zone, e.key_name,
+            env.timestamp, env.request_id, env.version, e.hostname, e.reservation_id,
+            e.user_data, e.description,
+            None if certificates is None else _json(certificates).decode(),
+            _json(sorted(set(e.tags))).decode(), e.access_ipv4 or "", e.access_ipv6 or "",
+            e.launch_index)
+
+
+def _requested(cur: Cursor, events: list[Folded]) -> None:
+    """The servers row, with every create-time attribute (2.63 certificates, tags,
+    access IPs, launch index); a redelivery finds it there and changes nothing."""
+    cur.execute(_REQUESTED, transposed(map(_requested_row, events)))
+
+
+instance_requested = SetFold(_requested, one_server)
+instance_scheduled = _touching(
+    f"host = p.host, node = p.node, task_state = {_literal(states.SPAWNING)}",
+    host=("text", lambda f: f.env.data.host), node=("text", lambda f: f.env.data.node))
+_spawned_server = _touching(
+    f"vm_state = {_literal(states.ACTIVE)}, task_state = NULL, power_state = p.power,"
+    " launched_at = p.at", power=("int", lambda f: f.env.data.power_state))
+# A build that works puts its host back in rotation (Nova's build-failure counter). Of
+# several spawns on one host only the first in the log finds failed builds to reset.
+_HOST_BACK = ("UPDATE hosts h SET failed_builds = 0,"
+              " changed_at = greatest(h.changed_at, p.position)"
+              " FROM (SELECT host, min(position) AS position FROM "
+              + unnest(host="text", position="bigint") + " GROUP BY host) p"
+              " WHERE h.name = p.host AND h.failed_builds <> 0")
+
+
+def _spawned(cur: Cursor, events: list[Folded]) -> None:
+    _spawned_server.run(cur, events)
+    cur.execute(_HOST_BACK, rows(events, lambda f: f.env.data.host, lambda f: f.position))
+
+
+instance_spawned = SetFold(_spawned, lambda env: [
+    *one_server(env), Access(("failed_builds", env.data.host), "reset")])  # type: ignore[attr-defined]
+instance_delete_requested = _touching(f"task_state = {_literal(states.DELETING)}")
+instance_deleted = _touching(
+    f"vm_state = {_literal(states.DELETED)}, task_state = NULL, power_state = 0,"
+    " terminated_at = p.at")
 
 
 def instance_rescheduled(cur: Cursor, env: Envelope) -> None:
@@ -73,15 +128,6 @@ _FAILED_BUILD = ("UPDATE hosts SET failed_builds = failed_builds + 1, changed_at
                  " WHERE name = %s")
 
 
-def instance_delete_requested(cur: Cursor, env: Envelope) -> None:
-    _touch(cur, env, "task_state = %s", states.DELETING)
-
-
-def instance_deleted(cur: Cursor, env: Envelope) -> None:
-    _touch(cur, env, "vm_state = %s, task_state = NULL, power_state = 0, terminated_at = %s",
-           states.DELETED, env.timestamp)
-
-
 def host_registered(cur: Cursor, env: Envelope) -> None:
     e: ev.HostRegistered = env.data  # type: ignore[assignment]
     cur.execute(
@@ -102,53 +148,12 @@ def host_registered(cur: Cursor, env: Envelope) -> None:
     cur.execute(_RESUM, (e.host, e.host))
 
 
-# Usage is kept incrementally: each claim or release changes its host's sums by that
-# claim alone (one statement, no re-summing of the host's claims). Inside it, the
-# UPDATE reads host_claims as it was before the CTE's write, which is what tells
-# whether the instance is new to the host (running_vms counts instances, and a resize
-# keeps two claims for one instance).
-_CLAIM = (
-    "WITH old AS (SELECT vcpus, memory_mb, disk_gb FROM host_claims"
-    "  WHERE host = %(host)s AND instance_id = %(instance)s AND kind = %(kind)s),"
-    " put AS (INSERT INTO host_claims VALUES (%(host)s, %(instance)s, %(vcpus)s,"
-    "  %(memory)s, %(disk)s, %(kind)s) ON CONFLICT (host, instance_id, kind) DO UPDATE"
-    "  SET vcpus = EXCLUDED.vcpus, memory_mb = EXCLUDED.memory_mb,"
-    "  disk_gb = EXCLUDED.disk_gb)"
-    " UPDATE hosts SET"
-    " vcpus_used = vcpus_used + %(vcpus)s - coalesce((SELECT vcpus FROM old), 0),"
-    " memory_mb_used = memory_mb_used + %(memory)s - coalesce((SELECT memory_mb FROM old), 0),"
-    " disk_gb_used = disk_gb_used + %(disk)s - coalesce((SELECT disk_gb FROM old), 0),"
-    " running_vms = running_vms + (NOT EXISTS (SELECT 1 FROM host_claims c"
-    "  WHERE c.host = %(host)s AND c.instance_id = %(instance)s))::int,"
-    " updated_at = %(at)s, changed_at = %(changed)s WHERE name = %(host)s")
-_RELEASE = (
-    "WITH gone AS (DELETE FROM host_claims WHERE host = %(host)s"
-    "  AND instance_id = %(instance)s AND kind = %(kind)s"
-    "  RETURNING vcpus, memory_mb, disk_gb)"
-    " UPDATE hosts SET vcpus_used = vcpus_used - g.vcpus,"
-    " memory_mb_used = memory_mb_used - g.memory_mb, disk_gb_used = disk_gb_used - g.disk_gb,"
-    " running_vms = running_vms - (NOT EXISTS (SELECT 1 FROM host_claims c"
-    "  WHERE c.host = %(host)s AND c.instance_id = %(instance)s AND c.kind <> %(kind)s))::int,"
-    " updated_at = %(at)s, changed_at = %(changed)s FROM gone g WHERE name = %(host)s")
 # The full sum, for a host (re-)registered after claims were folded for it.
 _RESUM = (
     "UPDATE hosts SET (vcpus_used, memory_mb_used, disk_gb_used, running_vms) ="
     " (SELECT coalesce(sum(vcpus), 0), coalesce(sum(memory_mb), 0),"
     "  coalesce(sum(disk_gb), 0), count(DISTINCT instance_id) FROM host_claims"
     "  WHERE host = %s) WHERE name = %s")
-
-
-def resources_claimed(cur: Cursor, env: Envelope) -> None:
-    e: ev.ResourcesClaimed = env.data  # type: ignore[assignment]
-    cur.execute(_CLAIM, {"host": e.host, "instance": e.instance_id, "kind": e.kind,
-                         "vcpus": e.vcpus, "memory": e.memory_mb, "disk": e.disk_gb,
-                         "at": env.timestamp, "changed": position()})
-
-
-def resources_released(cur: Cursor, env: Envelope) -> None:
-    e: ev.ResourcesReleased = env.data  # type: ignore[assignment]
-    cur.execute(_RELEASE, {"host": e.host, "instance": e.instance_id, "kind": e.kind,
-                           "at": env.timestamp, "changed": position()})
 
 
 def flavor_created(cur: Cursor, env: Envelope) -> None:
@@ -164,15 +169,16 @@ def flavor_created(cur: Cursor, env: Envelope) -> None:
 
 
 FOLDS: dict[str, Fold] = {
+    "InstanceFailed": instance_failed,
+    "InstanceRescheduled": instance_rescheduled,
+    "HostRegistered": host_registered,
+    "FlavorCreated": flavor_created,
+}
+# The events of a server's life, folded many at a time (see setwise.py).
+SETWISE: dict[str, SetFold] = {
     "InstanceRequested": instance_requested,
     "InstanceScheduled": instance_scheduled,
     "InstanceSpawned": instance_spawned,
-    "InstanceFailed": instance_failed,
-    "InstanceRescheduled": instance_rescheduled,
     "InstanceDeleteRequested": instance_delete_requested,
     "InstanceDeleted": instance_deleted,
-    "HostRegistered": host_registered,
-    "ResourcesClaimed": resources_claimed,
-    "ResourcesReleased": resources_released,
-    "FlavorCreated": flavor_created,
 }

@@ -19,6 +19,7 @@ from psycopg_pool import ConnectionPool
 from cloud.domain.envelope import Envelope
 from cloud.projections import action_steps
 from cloud.projections.folds import Fold
+from cloud.projections.setwise import Folded, SetFold, one_server, rows, transposed, unnest
 
 DDL = """
 CREATE TABLE IF NOT EXISTS instance_actions (
@@ -130,19 +131,25 @@ def _request_id(env: Envelope) -> str:
     return env.request_id or f"req-{uuid.uuid5(_UNNAMED_REQUESTS, f'{env.id}:{env.version}')}"
 
 
-def _begin_action(cur: Cursor, env: Envelope) -> str:
-    """The action this request starts (the first event of a request wins); its key."""
-    request_id = _request_id(env)
-    user_id = getattr(env.data, "user_id", None) or env.actor.user_id
-    project_id = getattr(env.data, "project_id", None) or env.actor.project_id
-    cur.execute(
-        "INSERT INTO instance_actions (instance_id, request_id, action, user_id, project_id,"
-        " start_time, updated_at, started_by) SELECT %s, %s, %s, coalesce(%s, s.user_id),"
-        " coalesce(%s, s.project_id), %s, %s, %s FROM (SELECT 1) AS one"
-        " LEFT JOIN servers s ON s.id = %s ON CONFLICT (instance_id, request_id) DO NOTHING",
-        (env.id, request_id, ACTIONS[env.event], user_id, project_id, env.timestamp,
-         env.timestamp, env.version, env.id))
-    return request_id
+_BEGIN = (
+    "INSERT INTO instance_actions (instance_id, request_id, action, user_id, project_id,"
+    " start_time, updated_at, started_by) SELECT p.id, p.request, p.action,"
+    " coalesce(p.user_id, s.user_id), coalesce(p.project_id, s.project_id), p.at, p.at,"
+    " p.version FROM " + unnest(id="uuid", request="text", action="text", user_id="text",
+                                project_id="text", at="timestamptz", version="int") +
+    " LEFT JOIN servers s ON s.id = p.id ON CONFLICT (instance_id, request_id) DO NOTHING")
+
+
+def _begin_actions(cur: Cursor, events: list[Folded]) -> None:
+    """The actions these requests start (the first event of a request wins)."""
+    if not events:
+        return
+    cur.execute(_BEGIN, rows(
+        events, lambda f: f.env.id, lambda f: _request_id(f.env),
+        lambda f: ACTIONS[f.env.event],
+        lambda f: getattr(f.env.data, "user_id", None) or f.env.actor.user_id,
+        lambda f: getattr(f.env.data, "project_id", None) or f.env.actor.project_id,
+        lambda f: f.env.timestamp, lambda f: f.env.version))
 
 
 def _failure(env: Envelope) -> tuple[str | None, str | None]:
@@ -153,36 +160,68 @@ def _failure(env: Envelope) -> tuple[str | None, str | None]:
     return getattr(env.data, "reason", None), None
 
 
-def _move_steps(cur: Cursor, env: Envelope, request_id: str | None, step: Step) -> None:
-    """Move the steps of the action ``request_id`` names (None: the action the log event
-    belongs to, found by the statement itself), in one statement (no result is read
-    back, so the projector can send a whole batch without waiting)."""
+def _shape(env: Envelope) -> action_steps.Shape | None:
+    """The shape of the statement that moves an event's steps (None: it moves none)."""
+    step = STEPS.get(env.event)
+    if step is None:
+        return None
     host = getattr(env.data, "host", "")
     opens = step.opens if host is not None else None  # a delete before scheduling
-    failed = step.result == ERROR
-    statement = action_steps.statement(action_steps.Shape(
-        latest=request_id is None, finishes=bool(step.finishes),
-        fallback=step.fallback is not None, opens=opens is not None, failed=failed))
-    if statement is None:
-        return
+    return action_steps.Shape(
+        latest=env.event not in ACTIONS, finishes=bool(step.finishes),
+        fallback=step.fallback is not None, opens=opens is not None,
+        failed=step.result == ERROR)
+
+
+def _step_row(env: Envelope, failed: bool) -> tuple:
+    host = getattr(env.data, "host", "")
     details, traceback = _failure(env) if failed else (None, None)
-    cur.execute(statement, {
-        "id": env.id, "version": env.version, "request": request_id or env.request_id,
-        "at": env.timestamp, "result": step.result, "agent": env.actor.agent,
-        "details": details, "traceback": traceback, "finishes": list(step.finishes),
-        "fallback": step.fallback, "host": host or env.actor.agent,
-        "opens": opens, "open_host": host or None})
+    request = _request_id(env) if env.event in ACTIONS else env.request_id
+    return (env.id, env.version, request, env.timestamp, env.actor.agent, details,
+            traceback, host or env.actor.agent, host or None)
+
+
+_STEP_COLUMNS = ("id", "version", "request", "at", "agent", "details", "traceback", "host",
+                 "open_host")
+
+
+def _move_steps(cur: Cursor, events: list[Folded]) -> None:
+    """Move the steps of the actions these events belong to: one statement per kind of
+    step (no result is read back, so the projector sends a whole batch without
+    waiting)."""
+    kinds: dict[tuple[str, action_steps.Shape], list[Envelope]] = {}
+    for f in events:
+        shape = _shape(f.env)
+        if shape is not None:
+            kinds.setdefault((f.env.event, shape), []).append(f.env)
+    for (name, shape), envs in kinds.items():
+        statement = action_steps.statement(shape)
+        if statement is None:
+            continue
+        step = STEPS[name]
+        columns = transposed(_step_row(env, shape.failed) for env in envs)
+        cur.execute(statement, {
+            **dict(zip(_STEP_COLUMNS, columns)), "result": step.result,
+            "finishes": list(step.finishes), "fallback": step.fallback,
+            "opens": step.opens})
+
+
+def _fold(cur: Cursor, events: list[Folded]) -> None:
+    """Start actions, then move the steps of the ones these events belong to."""
+    _begin_actions(cur, [f for f in events if f.env.event in ACTIONS])
+    _move_steps(cur, events)
 
 
 def instance_action_fold(cur: Cursor, env: Envelope) -> None:
-    """Start an action, or move the steps of the one this event belongs to."""
-    request_id = _begin_action(cur, env) if env.event in ACTIONS else None
-    step = STEPS.get(env.event)
-    if step is not None:
-        _move_steps(cur, env, request_id, step)
+    """One event: start an action, or move the steps of the one it belongs to."""
+    _fold(cur, [Folded(0, env)])
 
 
 FOLDS: dict[str, Fold] = {name: instance_action_fold for name in {*ACTIONS, *STEPS}}
+# Any number at once (see setwise.py): every event folded here touches only the rows of
+# its own instance.
+_SETWISE = SetFold(_fold, one_server)
+SETWISE: dict[str, SetFold] = {name: _SETWISE for name in FOLDS}
 
 
 # --- queries --------------------------------------------------------------------------

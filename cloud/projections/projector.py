@@ -8,12 +8,14 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
 from cloud.adapters.eventstore import EVENTS_TABLE, EventStore, Recorded
-from cloud.projections import changes
-from cloud.projections.registry import FOLDS
+from cloud.projections import changes, setwise
+from cloud.projections.registry import FOLDS, SETWISE
+from cloud.projections.setwise import Folded, SetFold
 
 log = logging.getLogger(__name__)
 NAME = "read_models"
@@ -49,16 +51,47 @@ def apply(conn: psycopg.Connection, records: list[Recorded], name: str = NAME) -
 
 
 def fold_records(cur: psycopg.Cursor, records: list[Recorded]) -> None:
-    """Run each record's fold, in order, with its position at hand (changes.folding)."""
+    """Fold records as folding them in order one by one would: in waves of events that
+    commute, each wave with one statement per set-wise fold (see setwise.py); an event
+    with no set-wise fold on its own, with its position at hand (changes.folding)."""
     token = changes.folding.set(None)
+    cur.execute(setwise.KEYED_PLANS)
     try:
-        for record in records:
-            fold = FOLDS.get(record.envelope.event)
-            if fold is not None:
-                changes.folding.set(record.position)
-                fold(cur, record.envelope)
+        for wave in setwise.waves(records, SETWISE, FOLDS.__contains__):
+            _fold_wave(cur, wave)
     finally:
         changes.folding.reset(token)
+    cur.execute(setwise.PLANS_RESTORED)
+
+
+def _fold_wave(cur: psycopg.Cursor, wave: setwise.Wave) -> None:
+    if wave.alone:
+        record = wave.records[0]
+        changes.folding.set(record.position)
+        FOLDS[record.envelope.event](cur, record.envelope)
+        return
+    together: dict[int, tuple[SetFold, list[Folded]]] = {}
+    for record in wave.records:
+        fold = SETWISE[record.envelope.event]
+        together.setdefault(id(fold), (fold, []))[1].append(
+            Folded(record.position, record.envelope))
+    for fold, events in together.values():
+        fold.run(cur, events)
+
+
+def read_ahead(store: EventStore, after: int, *, until: int | None = None,
+               batch: int = BATCH) -> Iterator[list[Recorded]]:
+    """The log after a position (up to ``until``), in batches, each read and decoded on
+    a thread of its own while the caller folds the one before."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-reader") as reader:
+        pending = reader.submit(store.read, after, batch)
+        while records := pending.result():
+            if until is not None:
+                records = [record for record in records if record.position <= until]
+                if not records:
+                    return
+            pending = reader.submit(store.read, records[-1].position, batch)
+            yield records
 
 
 def catch_up(store: EventStore, conn: psycopg.Connection) -> int:
@@ -67,7 +100,7 @@ def catch_up(store: EventStore, conn: psycopg.Connection) -> int:
     ``conn`` must be in autocommit mode, so that each batch commits on its own.
     """
     position = tracked_position(conn)
-    while records := store.read(position, BATCH):
+    for records in read_ahead(store, position):
         position = apply(conn, records)
     return position
 

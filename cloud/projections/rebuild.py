@@ -15,13 +15,17 @@ from psycopg import sql
 
 from cloud.adapters.eventstore import EventStore, Recorded
 from cloud.projections import registry
-from cloud.projections.projector import BATCH, NAME, fold_records
+from cloud.projections.projector import NAME, fold_records, read_ahead
 
 LIVE = "public"
 # Tables the DDL creates that are not folded from the log: the tracking row itself and
 # the agents' heartbeats (liveness, not history).
 NOT_PROJECTED = frozenset({"projection_tracking", "services"})
 Progress = Callable[[int, int], None]
+# Events per transaction when folding into a schema no API reads yet (a replay, verify,
+# as-of): larger than the live projector's, since fewer waves per event means fewer
+# statements, and nobody waits for a commit.
+REPLAY_BATCH = 5000
 
 
 def use_schema(conn: psycopg.Connection, schema: str) -> None:
@@ -66,10 +70,9 @@ def fold_into(store: EventStore, conn: psycopg.Connection, schema: str, *,
     """Fold the log into ``schema`` from its position up to ``until`` (default: the head)."""
     position = position_in(conn, schema)
     target = store.head() if until is None else until
-    while position < target:
-        records = [r for r in store.read(position, BATCH) if r.position <= target]
-        if not records:
-            break
+    if position >= target:
+        return position
+    for records in read_ahead(store, position, until=target, batch=REPLAY_BATCH):
         position = fold_batch(conn, schema, records)
         if progress is not None:
             progress(position, target)

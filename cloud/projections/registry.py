@@ -1,47 +1,71 @@
-"""Every read model, assembled: the tables to create and the fold for each event name."""
+"""Every read model, assembled: the tables to create and the folds for each event name.
 
-from cloud.projections import flavors, folds, identity, images, keypairs, quotas, schema
-from cloud.projections import server_actions
+``FOLDS`` folds one event (every read model's fold of it, in order); ``SETWISE`` folds
+many events of a name at once, for the names every read model folding them can fold
+that way (see setwise.py).
+"""
+
+from cloud.projections import flavors, folds, host_usage, identity, images, keypairs
+from cloud.projections import quotas, schema, server_actions
 from cloud.projections import aggregates, changes
 from cloud.projections import instance_actions
 from cloud.projections import server_attributes
 from cloud.projections import services as compute_services
+from cloud.projections.changes import position
 from cloud.projections.folds import Fold
+from cloud.projections.setwise import Folded, SetFold, chained
+
+Layer = tuple[dict[str, Fold], dict[str, SetFold]]
+
+# In the order their folds of one event run: the servers row exists before others
+# touch it, and instance actions read it.
+LAYERS: list[Layer] = [
+    ({**folds.FOLDS, **identity.FOLDS, **images.FOLDS, **quotas.FOLDS, **keypairs.FOLDS,
+      **server_actions.FOLDS, **compute_services.FOLDS, **flavors.FOLDS},
+     {**folds.SETWISE, **host_usage.SETWISE}),
+    # Aggregates fold some instance events too (hints, zones): beside, not instead.
+    (aggregates.FOLDS, aggregates.SETWISE),
+    (instance_actions.FOLDS, instance_actions.SETWISE),
+    # Users' edits of servers (update, metadata, tags).
+    (server_attributes.FOLDS, {}),
+    # What the scheduler's host cache watches (see changes.py): every aggregate and
+    # service state event marks its topic.
+    ({**{name: changes.marking(changes.AGGREGATES)
+         for name in aggregates.FOLDS if name.startswith("Aggregate")},
+      **{name: changes.marking(changes.SERVICE_STATES) for name in compute_services.FOLDS}},
+     {}),
+]
+DDL = [schema.READ_MODEL_DDL, server_actions.DDL, schema.SERVICES_DDL, identity.DDL,
+       images.DDL, quotas.DDL, keypairs.DDL, compute_services.DDL, flavors.DDL, aggregates.DDL,
+       instance_actions.DDL, server_attributes.DDL, changes.DDL]
 
 
-def _merged(*tables: dict[str, Fold]) -> dict[str, Fold]:
-    """One fold per event name: when several read models fold one event, each runs, in
-    the order the tables are given (the servers row exists before others touch it)."""
-    found: dict[str, list[Fold]] = {}
-    for table in tables:
-        for name, fold in table.items():
-            found.setdefault(name, []).append(fold)
-    return {name: chain[0] if len(chain) == 1 else _chained(chain)
-            for name, chain in found.items()}
+def _one_at_a_time(fold: SetFold) -> Fold:
+    def run(cur, env) -> None:
+        fold.run(cur, [Folded(position(), env)])
+    return run
 
 
 def _chained(chain: list[Fold]) -> Fold:
+    if len(chain) == 1:
+        return chain[0]
+
     def fold(cur, env) -> None:
         for each in chain:
             each(cur, env)
     return fold
 
 
-FOLDS = {**folds.FOLDS, **identity.FOLDS, **images.FOLDS, **quotas.FOLDS,
-         **keypairs.FOLDS, **server_actions.FOLDS, **compute_services.FOLDS, **flavors.FOLDS}
-# Aggregates fold some instance events too (hints, zones): beside, not instead.
-FOLDS = _merged(FOLDS, aggregates.FOLDS)
-# Instance actions fold instance events after the servers row is written.
-FOLDS = _merged(FOLDS, instance_actions.FOLDS)
-DDL = [schema.READ_MODEL_DDL, server_actions.DDL, schema.SERVICES_DDL, identity.DDL,
-       images.DDL, quotas.DDL, keypairs.DDL, compute_services.DDL, flavors.DDL, aggregates.DDL]
-DDL.append(instance_actions.DDL)
-# Users' edits of servers (update, metadata, tags) and their create-time attributes.
-FOLDS = _merged(FOLDS, server_attributes.FOLDS)
-DDL.append(server_attributes.DDL)
-# What the scheduler's host cache watches (see changes.py): every aggregate and service
-# state event marks its topic.
-FOLDS = _merged(FOLDS, {name: changes.marking(changes.AGGREGATES)
-                        for name in aggregates.FOLDS if name.startswith("Aggregate")},
-                {name: changes.marking(changes.SERVICE_STATES) for name in compute_services.FOLDS})
-DDL.append(changes.DDL)
+def _assemble(layers: list[Layer]) -> tuple[dict[str, Fold], dict[str, SetFold]]:
+    chains: dict[str, list[Fold | SetFold]] = {}
+    for one_by_one, setwise in layers:
+        for name in {*one_by_one, *setwise}:
+            chains.setdefault(name, []).append(setwise.get(name) or one_by_one[name])
+    each = {name: _chained([_one_at_a_time(f) if isinstance(f, SetFold) else f
+                            for f in chain]) for name, chain in chains.items()}
+    many = {name: chained(chain) for name, chain in chains.items()  # type: ignore[arg-type]
+            if all(isinstance(f, SetFold) for f in chain)}
+    return each, many
+
+
+FOLDS, SETWISE = _assemble(LAYERS)

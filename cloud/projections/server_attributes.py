@@ -1,4 +1,8 @@
-"""How a user's edits (update, metadata, tags) change the ``servers`` read model."""
+"""How a user's edits (update, metadata, tags) change the ``servers`` read model.
+
+The create-time values of these columns are written with the row itself, by the
+set-wise ``InstanceRequested`` fold (folds.py).
+"""
 
 import msgspec
 from psycopg import Cursor
@@ -20,16 +24,6 @@ CREATE INDEX IF NOT EXISTS servers_reservation ON servers (reservation_id);
 # Event fields that are servers columns of another name.
 _COLUMNS = {"name": "name", "description": "description", "hostname": "hostname",
             "access_ipv4": "access_ipv4", "access_ipv6": "access_ipv6"}
-
-
-def requested(cur: Cursor, env: Envelope) -> None:
-    """The create-time attributes beside those the servers fold writes (runs after it;
-    only until the row is touched again, so a redelivery cannot undo a later edit)."""
-    e: ev.InstanceRequested = env.data  # type: ignore[assignment]
-    cur.execute("UPDATE servers SET tags = %s, access_ipv4 = %s, access_ipv6 = %s,"
-                " launch_index = %s WHERE id = %s AND version = %s",
-                (sorted(set(e.tags)), e.access_ipv4 or "", e.access_ipv6 or "",
-                 e.launch_index, env.id, env.version))
 
 
 def updated(cur: Cursor, env: Envelope) -> None:
@@ -68,7 +62,6 @@ def tag_deleted(cur: Cursor, env: Envelope) -> None:
 
 
 FOLDS: dict[str, Fold] = {
-    "InstanceRequested": requested,
     "InstanceUpdated": updated,
     "InstanceMetadataSet": metadata_set,
     "InstanceMetadataDeleted": metadata_deleted,

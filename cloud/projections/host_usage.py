@@ -1,0 +1,75 @@
+"""What the claims on a host add up to (``hosts`` usage columns and ``host_claims``).
+
+Usage is kept incrementally: each claim or release changes its host's sums by that
+claim alone, never by re-summing the host's claims. Claims and releases fold set-wise
+(see setwise.py): any number of them, on any hosts, in one statement, as long as no two
+are for the same instance on the same host. Every part of the statement reads
+``host_claims`` as it was before the statement, which is what tells whether an instance
+is new to its host (``running_vms`` counts instances; a resize keeps two claims for one).
+"""
+
+from psycopg import Cursor
+
+from cloud.domain import events as ev
+from cloud.domain.envelope import Envelope
+from cloud.projections.setwise import Access, Folded, SetFold, transposed, unnest
+
+_USAGE = (
+    "WITH p AS (SELECT * FROM " + unnest(
+        claim="boolean", host="text", instance="uuid", kind="text", vcpus="int",
+        memory="int", disk="int", at="timestamptz", position="bigint") + "),"
+    # A claim replaces the instance's claim of its kind on that host.
+    " put AS (INSERT INTO host_claims SELECT host, instance, vcpus, memory, disk, kind"
+    "  FROM p WHERE claim ON CONFLICT (host, instance_id, kind) DO UPDATE"
+    "  SET vcpus = EXCLUDED.vcpus, memory_mb = EXCLUDED.memory_mb,"
+    "  disk_gb = EXCLUDED.disk_gb),"
+    # A release removes it; releasing what was never claimed changes nothing.
+    " gone AS (DELETE FROM host_claims c USING p WHERE NOT p.claim AND c.host = p.host"
+    "  AND c.instance_id = p.instance AND c.kind = p.kind"
+    "  RETURNING c.host, c.instance_id, c.kind, c.vcpus, c.memory_mb, c.disk_gb,"
+    "  p.at, p.position),"
+    " change AS ("
+    "  SELECT p.host, p.vcpus - coalesce(o.vcpus, 0) AS vcpus,"
+    "  p.memory - coalesce(o.memory_mb, 0) AS memory, p.disk - coalesce(o.disk_gb, 0) AS disk,"
+    "  (NOT EXISTS (SELECT 1 FROM host_claims c WHERE c.host = p.host"
+    "   AND c.instance_id = p.instance))::int AS vms, p.at, p.position"
+    "  FROM p LEFT JOIN host_claims o ON o.host = p.host AND o.instance_id = p.instance"
+    "  AND o.kind = p.kind WHERE p.claim"
+    "  UNION ALL"
+    "  SELECT g.host, -g.vcpus, -g.memory_mb, -g.disk_gb,"
+    "  -(NOT EXISTS (SELECT 1 FROM host_claims c WHERE c.host = g.host"
+    "   AND c.instance_id = g.instance_id AND c.kind <> g.kind))::int, g.at, g.position"
+    "  FROM gone g)"
+    # Per host: the sum of the changes, and the time of the latest in the log.
+    " UPDATE hosts h SET vcpus_used = h.vcpus_used + d.vcpus,"
+    " memory_mb_used = h.memory_mb_used + d.memory, disk_gb_used = h.disk_gb_used + d.disk,"
+    " running_vms = h.running_vms + d.vms, updated_at = d.at,"
+    " changed_at = greatest(h.changed_at, d.position)"
+    " FROM (SELECT host, sum(vcpus) AS vcpus, sum(memory) AS memory, sum(disk) AS disk,"
+    "  sum(vms) AS vms, (array_agg(at ORDER BY position DESC))[1] AS at,"
+    "  max(position) AS position FROM change GROUP BY host) d"
+    " WHERE h.name = d.host")
+
+
+def _row(f: Folded) -> tuple:
+    e = f.env.data
+    if isinstance(e, ev.ResourcesClaimed):
+        return (True, e.host, e.instance_id, e.kind, e.vcpus, e.memory_mb, e.disk_gb,
+                f.env.timestamp, f.position)
+    e: ev.ResourcesReleased = f.env.data  # type: ignore[no-redef]
+    return (False, e.host, e.instance_id, e.kind, 0, 0, 0, f.env.timestamp, f.position)
+
+
+def _fold(cur: Cursor, events: list[Folded]) -> None:
+    cur.execute(_USAGE, transposed(map(_row, events)))
+
+
+def _touches(env: Envelope) -> list[Access]:
+    """One instance's claims on one host, in order; the host's sums, combined."""
+    e = env.data
+    return [Access(("claim", e.host, e.instance_id)),  # type: ignore[attr-defined]
+            Access(("usage", e.host), "usage")]  # type: ignore[attr-defined]
+
+
+usage = SetFold(_fold, _touches)
+SETWISE: dict[str, SetFold] = {"ResourcesClaimed": usage, "ResourcesReleased": usage}
