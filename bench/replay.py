@@ -6,8 +6,10 @@ Creates a fresh database with the cloud's schema, bulk-loads N events (COPY) sha
 real instance lifecycles on 20 hosts (request, claim, schedule, spawn, and for four in
 five servers delete-request, delete, release; interleaved across 500 servers in flight,
 versions contiguous per aggregate), then times (1) reading the whole log through
-EventStore.read (decoding every envelope) and (2) the projector folding it from position
-0 into the read models. Prints one JSON line; drops the database unless --keep.
+EventStore.read (decoding every envelope), (2) the projector folding it from position
+0 into the read models (``catch_up``, the live projector's batches) and (3) folding it
+into a fresh schema as ``cloud replay`` does (``rebuild.fold_into``). Prints one JSON
+line; drops the database unless --keep.
 """
 
 import argparse
@@ -136,6 +138,20 @@ def project_all(url: str) -> float:
     return seconds
 
 
+def replay_all(url: str) -> float:
+    """Seconds to fold the whole log into a fresh schema, as ``cloud replay`` does."""
+    store = EventStore(url, pool_size=1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        schema = rebuild.scratch_name("bench")
+        rebuild.create_schema(conn, schema)
+        started = time.perf_counter()
+        rebuild.fold_into(store, conn, schema)
+        seconds = time.perf_counter() - started
+        rebuild.drop_schema(conn, schema)
+    store.close()
+    return seconds
+
+
 def as_of_times(url: str) -> dict:
     """Seconds for the whole cloud at the head of the log: replayed from the start, then
     from a snapshot taken 10,000 events before the head."""
@@ -173,13 +189,16 @@ def main() -> None:
             conn.execute(f"VACUUM ANALYZE {EVENTS_TABLE}")
         events, read_s = read_all(url)
         project_s = project_all(url)
+        replay_s = replay_all(url)
         extra = as_of_times(url) if args.as_of else {}
         print(json.dumps({"events": events, "loaded": loaded, **extra,
                           "load_events_per_s": round(loaded / load_s),
                           "store_read_events_per_s": round(events / read_s),
                           "projector_events_per_s": round(events / project_s),
+                          "replay_events_per_s": round(events / replay_s),
                           "store_read_s": round(read_s, 1),
-                          "projector_s": round(project_s, 1)}))
+                          "projector_s": round(project_s, 1),
+                          "replay_s": round(replay_s, 1)}))
     finally:
         if not args.keep:
             with psycopg.connect(args.server, autocommit=True) as conn:
