@@ -55,11 +55,20 @@ for tries in 1 2 3 4 5 6 7 8 9 10; do
   [ -n "$buttons" ] && break
   sleep 0.2
 done
+# Each button is opened here, before READY, so that a press which comes right after READY
+# is queued for us; a background cat opening it later would miss it. Held read-write, the
+# fifo never blocks its writers.
 mkfifo /pressed
-for button in $buttons; do cat "$button" > /pressed & done
+exec 3<>/pressed
+fd=4
+for button in $buttons; do
+  eval "exec $fd<$button"
+  eval "cat <&$fd >&3 &"
+  fd=$((fd + 1))
+done
 echo "CLOUD-TEST-GUEST power button:${buttons:- none}" > /dev/ttyS0
 echo "CLOUD-TEST-GUEST READY" > /dev/ttyS0
-head -c 1 /pressed > /dev/null
+head -c 1 <&3 > /dev/null
 echo "CLOUD-TEST-GUEST POWER BUTTON" > /dev/ttyS0
 poweroff -f
 INIT

@@ -35,6 +35,7 @@ _POWER = {
 }
 CONSOLE_MAX_BYTES = 100 * 1024  # Nova's cap on the console log it returns
 _POLL = 0.25  # seconds between looks at a guest shutting down
+_PRESS_AGAIN = 10.0  # seconds between presses of the power button: a booting guest misses it
 
 
 def _quiet(_context: object, _error: object) -> None:
@@ -250,15 +251,19 @@ def _require(domain: libvirt.virDomain, instance_id: str, action: str,
 
 
 def _shut_down(domain: libvirt.virDomain, *, timeout: float) -> None:
-    """ACPI power button, then pull the plug if the guest is still up after ``timeout``.
+    """ACPI power button, pressed again every few seconds (a guest still booting has
+    nothing listening yet), then pull the plug if the guest is still up after ``timeout``.
     A paused or crashed guest cannot react to the button, so it is stopped at once."""
     if timeout > 0 and _power(domain) in (states.RUNNING, states.SHUTDOWN):
-        try:
-            domain.shutdown()
-        except libvirt.libvirtError:
-            pass  # e.g. no ACPI in the guest: the plug it is
         deadline = time.monotonic() + timeout
+        press = time.monotonic()
         while domain.isActive() and time.monotonic() < deadline:
+            if time.monotonic() >= press:
+                try:
+                    domain.shutdown()
+                except libvirt.libvirtError:
+                    break  # e.g. no ACPI in the guest: the plug it is
+                press += _PRESS_AGAIN
             time.sleep(_POLL)
     if domain.isActive():
         try:

@@ -41,8 +41,9 @@ def test_image() -> tuple[Path, str]:
     return image, Path(f"{image}.sha512").read_text().strip()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def libvirt_root() -> Iterator[Path]:
+    # One per process: libvirt keeps an embedded driver open with its first root.
     # Short: QEMU's monitor socket goes below it and socket paths are limited.
     root = Path(tempfile.mkdtemp(prefix="lv-", dir="/tmp"))
     yield root
@@ -97,3 +98,14 @@ def test_a_real_guest_boots_stops_restarts_and_is_gone_after_destroy(driver, tmp
     assert driver.list_guests() == {}
     assert not (tmp_path / "instances" / guest.instance_id).exists()
     assert [p.name for p in (tmp_path / "instances" / "_base").iterdir()] == ["test-image"]
+
+
+def test_a_guest_stopped_while_it_boots_still_powers_itself_off(driver):
+    """Nothing in a booting guest listens to the power button yet: the button is pressed
+    again until the guest hears it, and the plug is not pulled."""
+    guest = GuestSpec(instance_id=str(uuid.uuid4()), name="early", vcpus=1, memory_mb=128,
+                      disk_gb=1, image_ref="test-image")
+    assert driver.spawn(guest) == RUNNING
+    assert driver.power_off(guest.instance_id, timeout=BOOT_TIMEOUT) == SHUTDOWN
+    console = driver.console_output(guest.instance_id)
+    assert (console.count(READY), console.count(PRESSED)) == (1, 1)
