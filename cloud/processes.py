@@ -46,10 +46,12 @@ async def _until_stopped(stop: asyncio.Event, *runtimes) -> None:
 
 
 async def _close(nc) -> None:
+    """Close once what was published (acks, naks, reports) has reached the server."""
     try:
-        await _close(nc)
+        await nc.flush(timeout=2)
     except Exception:
-        await nc.close()
+        log.warning("closing the NATS connection before everything was flushed")
+    await nc.close()
 
 
 async def run_relay(settings: Settings) -> None:

@@ -2,7 +2,9 @@
 
 Fetch from a durable pull consumer, decode, handle messages for the same key (an
 instance) one at a time and different keys in parallel up to a bound, keep long
-handlers alive with ``in_progress``, and turn the outcome into ack / nak / term.
+handlers alive with ``in_progress``, and turn the outcome into ack / nak / term. On
+stop, work still unfinished after a short grace is handed back (nak) for the next agent
+to take up at once, not when its ack deadline passes.
 """
 
 import asyncio
@@ -33,6 +35,9 @@ class Drop(Exception):
 
 
 Handler = Callable[[Msg], Awaitable[None]]
+# Seconds running work gets to finish on stop: under the 15 s ``cloud up`` waits before
+# it kills a child (every handler is idempotent, so work cut short is simply redone).
+STOP_GRACE = 10.0
 KeyOf = Callable[[Msg], str]
 
 
@@ -45,17 +50,21 @@ class Runtime:
     """Runs one handler over one durable consumer until stopped."""
 
     def __init__(self, js: JetStreamContext, *, stream: str, durable: str, handler: Handler,
-                 key_of: KeyOf, concurrency: int = 16, batch: int = 64) -> None:
+                 key_of: KeyOf, concurrency: int = 16, batch: int = 64,
+                 grace: float = STOP_GRACE) -> None:
         self.js, self.stream, self.durable = js, stream, durable
         self.handler, self.key_of = handler, key_of
+        self.grace = grace
         self.slots = asyncio.Semaphore(concurrency)
         self.batch = batch
         self.locks: dict[str, asyncio.Lock] = {}
-        self.tasks: set[asyncio.Task[Any]] = set()
+        self.tasks: dict[asyncio.Task[Any], Msg] = {}
         self.stopping = asyncio.Event()
 
     async def run(self) -> None:
-        """Fetch and dispatch until ``stop`` is called; then let running work finish."""
+        """Fetch and dispatch until ``stop`` is called; then give running work ``grace``
+        seconds to finish, and hand back what has not: messages being handled and those
+        waiting behind another of their key."""
         sub = await self.js.pull_subscribe_bind(self.durable, stream=self.stream)
         while not self.stopping.is_set():
             try:
@@ -65,10 +74,20 @@ class Runtime:
             for msg in messages:
                 await self.slots.acquire()
                 task = asyncio.create_task(self._one(msg))
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
+                self.tasks[task] = msg
+                task.add_done_callback(self._forget)
         if self.tasks:
-            await asyncio.wait(self.tasks, timeout=30)
+            _, unfinished = await asyncio.wait(self.tasks, timeout=self.grace)
+            messages = [self.tasks[task] for task in unfinished]
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+            # In the order they came: one key's messages come back in their order.
+            for msg in sorted(messages, key=lambda m: m.metadata.sequence.stream):
+                await _hand_back(msg)
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.pop(task, None)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -105,6 +124,17 @@ class Runtime:
             await msg.ack()
         finally:
             keepalive.cancel()
+
+
+async def _hand_back(msg: Msg) -> None:
+    """Redeliver now (to this consumer's next fetch, here or in another agent)."""
+    try:
+        await msg.nak()
+    except Exception:  # the connection is gone: the ack deadline will redeliver it
+        log.warning("could not hand back %s; redelivered after its ack deadline",
+                    msg.subject, exc_info=True)
+    else:
+        log.info("handed back unfinished %s", msg.subject)
 
 
 async def _keep_alive(msg: Msg, every: float = 10.0) -> None:
