@@ -128,7 +128,9 @@ async def run_compute(settings: Settings, *, host: str, libvirt_uri: str,
     await agent.serve_console(nc)
     beat = asyncio.create_task(agent.heartbeat(stop))
     sync = asyncio.create_task(agent.sync_power(stop, every=settings.power_sync_every))
+    prune = asyncio.create_task(agent.prune_images(
+        stop, every=settings.image_cache_every, unused_for=settings.unused_image_age))
     await _until_stopped(stop, agent.runtime())
-    await asyncio.gather(beat, sync)
+    await asyncio.gather(beat, sync, prune)
     await _close(nc)
     driver.close()

@@ -16,6 +16,12 @@ class Settings(msgspec.Struct, kw_only=True):
     # ram_allocation_ratio and disk_allocation_ratio options (CLOUD_CPU_ALLOCATION_RATIO,
     # CLOUD_RAM_ALLOCATION_RATIO, CLOUD_DISK_ALLOCATION_RATIO); unset: the scheduler's.
     allocation_ratios: dict[str, float] = {}
+    # Seconds between a compute agent's prunes of its base image cache, and how long a
+    # base must have gone unused to be removed (CLOUD_IMAGE_CACHE_EVERY,
+    # CLOUD_UNUSED_IMAGE_AGE; Nova's manager_interval and
+    # remove_unused_original_minimum_age_seconds).
+    image_cache_every: float = 2400.0
+    unused_image_age: float = 86400.0
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> "Settings":
@@ -28,9 +34,24 @@ class Settings(msgspec.Struct, kw_only=True):
             "nats_password": os.environ.get("CLOUD_NATS_PASSWORD") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        sync = os.environ.get("CLOUD_POWER_SYNC_EVERY")
-        return cls(**values, power_sync_every=float(sync) if sync else 30.0,
-                   allocation_ratios=allocation_ratios(os.environ))
+        return cls(**values, power_sync_every=seconds("CLOUD_POWER_SYNC_EVERY", 30.0),
+                   allocation_ratios=allocation_ratios(os.environ),
+                   image_cache_every=seconds("CLOUD_IMAGE_CACHE_EVERY", 2400.0),
+                   unused_image_age=seconds("CLOUD_UNUSED_IMAGE_AGE", 86400.0))
+
+
+def seconds(variable: str, default: float) -> float:
+    """A duration from the environment; a bad one stops the process, naming it."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise SystemExit(f"{variable} must be a number of seconds, not {raw!r}")
+    return value
 
 
 RATIO_VARIABLES = {"cpu_allocation_ratio": "CLOUD_CPU_ALLOCATION_RATIO",

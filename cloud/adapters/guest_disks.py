@@ -33,6 +33,14 @@ def create_overlay(base: Path, disk: Path, *, size_gb: int) -> None:
     partial.replace(disk)
 
 
+def backing_file(disk: Path) -> Path | None:
+    """The file a disk is an overlay of (None for a standalone disk). Reads the disk of
+    a running guest too (``-U``: QEMU holds a lock on it)."""
+    info = json.loads(_qemu_img("info", "-U", "--output=json", str(disk)))
+    backing = info.get("full-backing-filename") or info.get("backing-filename")
+    return None if backing is None else Path(backing)
+
+
 def grow(disk: Path, *, size_gb: int) -> None:
     """Make the disk ``size_gb`` large if it is smaller; never shrink it."""
     if size_gb * GIB > virtual_size(disk):

@@ -151,6 +151,17 @@ class LibvirtDriver:
     def list_guests(self) -> dict[str, int]:
         return {domain.UUIDString(): _power(domain) for domain in self.conn.listAllDomains()}
 
+    def prune_images(self, *, unused_for: float) -> list[str]:
+        """Bases are in use while any disk under instances_path is an overlay of them,
+        whether or not libvirt still knows its guest. A disk that cannot be read stops
+        the prune: better a base kept too long than a guest's disk left without one."""
+        if self.images is None or not self.instances_path.is_dir():
+            return []
+        disks = [d / "disk" for d in self.instances_path.iterdir()
+                 if d.name != "_base" and (d / "disk").exists()]
+        in_use = {base for disk in disks if (base := guest_disks.backing_file(disk))}
+        return self.images.prune(in_use, unused_for=unused_for)
+
     # --- actions
 
     def power_off(self, instance_id: str, *, timeout: float) -> int:

@@ -129,3 +129,6 @@ class MemoryHypervisor:
     def list_guests(self) -> dict[str, int]:
         with self._lock:
             return {instance_id: POWER[g.run_state] for instance_id, g in self._guests.items()}
+
+    def prune_images(self, *, unused_for: float) -> list[str]:
+        return []  # guests in memory have no disks, so no base images

@@ -6,6 +6,7 @@ goes back as reports on ``cloud.reports.<host>.<kind>`` for the conductor to rec
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import msgspec
 import nats.js.errors
@@ -31,6 +32,9 @@ from cloud.domain.events import (
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 10.0
 POWER_SYNC_EVERY = 30.0
+# Nova's [image_cache] manager_interval and remove_unused_original_minimum_age_seconds.
+IMAGE_CACHE_EVERY = 2400.0
+UNUSED_IMAGE_AGE = 86400.0
 
 
 class ComputeAgent:
@@ -60,29 +64,26 @@ class ComputeAgent:
                                              **self.allocation_ratios))
 
     async def heartbeat(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.report(reports.Heartbeat(host=self.host))
-            except Exception:
-                log.exception("heartbeat failed")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=HEARTBEAT_EVERY)
-            except TimeoutError:
-                pass
+        await _periodically(stop, HEARTBEAT_EVERY, "heartbeat", lambda: self.report(
+            reports.Heartbeat(host=self.host)))
 
     async def sync_power(self, stop: asyncio.Event, *, every: float = POWER_SYNC_EVERY) -> None:
         """Level-triggered: report every guest's power state; the conductor records what
         differs from the log (a guest that shut itself down becomes SHUTOFF)."""
-        while not stop.is_set():
-            try:
-                guests = await asyncio.to_thread(self.hypervisor.list_guests)
-                await self.report(reports.PowerStates(host=self.host, guests=guests))
-            except Exception:
-                log.exception("power state sync failed")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=every)
-            except TimeoutError:
-                pass
+        async def sync() -> None:
+            guests = await asyncio.to_thread(self.hypervisor.list_guests)
+            await self.report(reports.PowerStates(host=self.host, guests=guests))
+        await _periodically(stop, every, "power state sync", sync)
+
+    async def prune_images(self, stop: asyncio.Event, *, every: float = IMAGE_CACHE_EVERY,
+                           unused_for: float = UNUSED_IMAGE_AGE) -> None:
+        """Remove cached base images no guest here has used for ``unused_for`` seconds."""
+        async def prune() -> None:
+            removed = await asyncio.to_thread(self.hypervisor.prune_images,
+                                              unused_for=unused_for)
+            if removed:
+                log.info("removed unused base images: %s", ", ".join(removed))
+        await _periodically(stop, every, "image cache prune", prune)
 
     async def serve_console(self, nc: Client) -> Subscription:
         """Answer the API's console-log requests for this host's guests (core NATS
@@ -157,3 +158,18 @@ class ComputeAgent:
         return Runtime(self.js, stream=bus.HOSTS_STREAM,
                        durable=bus.compute_consumer(self.host).durable_name,
                        handler=self.handle, key_of=subject_key(4), concurrency=concurrency)
+
+
+async def _periodically(stop: asyncio.Event, every: float, what: str,
+                        work: Callable[[], Awaitable[None]]) -> None:
+    """Run ``work`` now and then every ``every`` seconds until ``stop``; a failed run is
+    logged and the next one comes as planned."""
+    while not stop.is_set():
+        try:
+            await work()
+        except Exception:
+            log.exception("%s failed", what)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        except TimeoutError:
+            pass

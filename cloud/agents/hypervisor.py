@@ -90,3 +90,7 @@ class Hypervisor(Protocol):
 
     def list_guests(self) -> dict[str, int]:
         """Every guest this hypervisor holds, by instance id, with its power_state."""
+
+    def prune_images(self, *, unused_for: float) -> list[str]:
+        """Remove cached base images no guest disk has used for ``unused_for`` seconds;
+        returns their image ids."""

@@ -3,8 +3,10 @@ LibvirtDriver on libvirt's test driver; the XML is checked as the pure function 
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
+import time
 import uuid
 from xml.etree import ElementTree
 
@@ -94,3 +96,41 @@ def test_a_disk_of_size_zero_takes_the_image_size(driver, tmp_path):
     driver.spawn(guest)
     disk = tmp_path / "instances" / guest.instance_id / "disk"
     assert qemu_img_info(disk)["virtual-size"] == 64 * 2**20
+
+
+def age(path, days: float) -> None:
+    then = time.time() - days * 86400
+    os.utime(path, (then, then))
+
+
+@needs_qemu_img
+def test_a_base_no_disk_uses_is_pruned_once_it_has_gone_unused_long_enough(driver, tmp_path):
+    bases = tmp_path / "instances" / "_base"
+    kept, gone = spec(image_ref="one"), spec(image_ref="two")
+    driver.spawn(kept)
+    driver.spawn(gone)
+    driver.destroy(gone.instance_id)
+    # Both used a moment ago: nothing goes, however unused "two" is now.
+    assert driver.prune_images(unused_for=86400) == []
+    assert sorted(p.name for p in bases.iterdir()) == ["one", "two"]
+
+    for name in ("one", "two"):
+        age(bases / name, days=2)
+    (bases / ".two.4242.part").write_bytes(b"half a download")
+    age(bases / ".two.4242.part", days=2)
+    assert driver.prune_images(unused_for=86400) == ["two"]
+    # "one" is under a guest's disk: kept, and marked as seen in use now.
+    assert sorted(p.name for p in bases.iterdir()) == ["one"]
+    assert time.time() - (bases / "one").stat().st_mtime < 3600
+    assert driver.power_off(kept.instance_id, timeout=0) == 4
+    assert driver.power_on(kept.instance_id) == 1
+
+    # A spawn of a pruned image fetches it again; handing out a base marks it as used.
+    again = spec(image_ref="two")
+    driver.spawn(again)
+    assert qemu_img_info(tmp_path / "instances" / again.instance_id / "disk")[
+        "backing-filename"] == str(bases / "two")
+    driver.destroy(again.instance_id)
+    assert driver.prune_images(unused_for=60) == []
+    age(bases / "two", days=2)
+    assert driver.prune_images(unused_for=60) == ["two"]

@@ -76,6 +76,8 @@ def test_a_real_guest_boots_stops_restarts_and_is_gone_after_destroy(driver, tmp
                       disk_gb=1, image_ref="test-image")
     assert driver.spawn(guest) == RUNNING
     wait_for_console(driver, guest.instance_id, READY, 1)
+    # The base under a running guest's disk (which QEMU holds locked) is in use.
+    assert driver.prune_images(unused_for=0) == []
     # Graceful: the guest powers itself off on the ACPI button, well within the timeout.
     assert driver.power_off(guest.instance_id, timeout=60) == SHUTDOWN
     assert driver.console_output(guest.instance_id).count(PRESSED) == 1
@@ -98,6 +100,7 @@ def test_a_real_guest_boots_stops_restarts_and_is_gone_after_destroy(driver, tmp
     assert driver.list_guests() == {}
     assert not (tmp_path / "instances" / guest.instance_id).exists()
     assert [p.name for p in (tmp_path / "instances" / "_base").iterdir()] == ["test-image"]
+    assert driver.prune_images(unused_for=0) == ["test-image"]
 
 
 def test_a_guest_stopped_while_it_boots_still_powers_itself_off(driver):
