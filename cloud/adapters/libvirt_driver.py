@@ -5,6 +5,7 @@ QEMU (``qemu:///system`` or ``qemu:///embed?root=...``). Each call answers like
 MemoryHypervisor's transition table; calls on one guest go one at a time.
 """
 
+import logging
 import os
 import shutil
 import threading
@@ -23,6 +24,7 @@ from cloud.agents.hypervisor import Capacity, GuestNotFound, GuestSpec, GuestSta
 from cloud.domain import states
 
 # libvirt's domain states mapped to Nova's power_state numbers.
+log = logging.getLogger(__name__)
 _POWER = {
     libvirt.VIR_DOMAIN_NOSTATE: states.NOSTATE,
     libvirt.VIR_DOMAIN_RUNNING: states.RUNNING,
@@ -150,6 +152,19 @@ class LibvirtDriver:
 
     def list_guests(self) -> dict[str, int]:
         return {domain.UUIDString(): _power(domain) for domain in self.conn.listAllDomains()}
+
+    def precache_images(self, image_ids: list[str]) -> list[str]:
+        if self.images is None:  # diskless guests (the test driver without images)
+            return []
+        cached = []
+        for image_id in image_ids:
+            try:
+                self.images.base_image(image_id)
+            except Exception:
+                log.exception("could not precache image %s", image_id)
+            else:
+                cached.append(image_id)
+        return cached
 
     def prune_images(self, *, unused_for: float) -> list[str]:
         """Bases are in use while any disk under instances_path is an overlay of them,

@@ -130,5 +130,8 @@ class MemoryHypervisor:
         with self._lock:
             return {instance_id: POWER[g.run_state] for instance_id, g in self._guests.items()}
 
+    def precache_images(self, image_ids: list[str]) -> list[str]:
+        return []  # nothing to fetch images into
+
     def prune_images(self, *, unused_for: float) -> list[str]:
         return []  # guests in memory have no disks, so no base images

@@ -91,6 +91,10 @@ class Hypervisor(Protocol):
     def list_guests(self) -> dict[str, int]:
         """Every guest this hypervisor holds, by instance id, with its power_state."""
 
+    def precache_images(self, image_ids: list[str]) -> list[str]:
+        """Fetch images into the base image cache ahead of any boot; returns the ids now
+        cached (one that cannot be fetched is logged and left out)."""
+
     def prune_images(self, *, unused_for: float) -> list[str]:
         """Remove cached base images no guest disk has used for ``unused_for`` seconds;
         returns their image ids."""

@@ -17,6 +17,7 @@ from nats.js.errors import APIError
 
 from cloud.adapters import bus
 from cloud.adapters.eventstore import EVENTS_TABLE, EventStore, Recorded
+from cloud.domain.events import Event
 
 log = logging.getLogger(__name__)
 POSITION_HEADER = "Cloud-Position"
@@ -40,14 +41,26 @@ async def publish(js: JetStreamContext, record: Recorded, previous: int) -> None
     env = record.envelope
     headers = {"Nats-Msg-Id": message_id(record.position),
                POSITION_HEADER: str(record.position)}
-    host = getattr(env.data, "host", None)
-    if env.data.routed and host:
+    for host, copy_id in host_copies(env.data, headers["Nats-Msg-Id"]):
         await js.publish(bus.host_subject(host, env.aggregate, env.key, env.event),
-                         record.payload, stream=bus.HOSTS_STREAM, headers=headers)
+                         record.payload, stream=bus.HOSTS_STREAM,
+                         headers={**headers, "Nats-Msg-Id": copy_id})
     if previous:
         headers["Nats-Expected-Last-Msg-Id"] = message_id(previous)
     await js.publish(bus.event_subject(env.aggregate, env.key, env.event), record.payload,
                      stream=bus.EVENTS_STREAM, headers=headers)
+
+
+def host_copies(event: Event, msg_id: str) -> list[tuple[str, str]]:
+    """The hosts a routed event is copied to, each with the copy's message id: its
+    ``host``, or every one of its ``hosts`` (whose copies need ids of their own, since
+    JetStream would take the second for a repeat of the first)."""
+    if not event.routed:
+        return []
+    host = getattr(event, "host", None)
+    if host:
+        return [(host, msg_id)]
+    return [(each, f"{msg_id}:{each}") for each in getattr(event, "hosts", [])]
 
 
 class Relay:

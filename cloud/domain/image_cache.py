@@ -3,7 +3,8 @@
 The request is recorded on the aggregate's stream; it changes none of the aggregate's
 state, so ``aggregate.evolve`` passes it by. Whether each image exists is checked by the
 caller (images live in another stream); here: the aggregate must be alive and the list
-non-empty without duplicates, as Nova requires.
+non-empty without duplicates, as Nova requires. The request names the aggregate's hosts,
+so that each host's compute agent gets it.
 """
 
 from cloud.domain import events as ev
@@ -23,4 +24,5 @@ def request_images(aggregate: HostAggregate | None, key: str,
         raise ImageCacheRefused("At least one image is required in 'cache'.")
     if len(set(image_ids)) != len(image_ids):
         raise ImageCacheRefused("Duplicate images in request")
-    return [ev.AggregateImagesCacheRequested(image_ids=list(image_ids))]
+    return [ev.AggregateImagesCacheRequested(image_ids=list(image_ids),
+                                             hosts=sorted(aggregate.hosts))]

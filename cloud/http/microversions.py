@@ -27,11 +27,10 @@ class APIVersion(NamedTuple):
 
 
 MIN_VERSION = APIVersion(2, 1)
-# Served up to 2.80: docs/microversions.md lists every version from 2.26 with what it
+# Served up to 2.81: docs/microversions.md lists every version from 2.26 with what it
 # changes here, or why it does not apply (volumes, migrations, shelve, rescue, … are not
-# served). 2.81 is the first one not served in full: aggregate image precache requests
-# are recorded, but no compute agent prefetches the images yet.
-MAX_VERSION = APIVersion(2, 80)
+# served).
+MAX_VERSION = APIVersion(2, 81)
 DEFAULT_VERSION = MIN_VERSION
 
 

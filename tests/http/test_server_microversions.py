@@ -163,4 +163,4 @@ def test_latest_is_the_maximum(cloud):
     response = client.get(f"{API}/servers", headers={"OpenStack-API-Version": "compute latest"})
     assert response.headers["openstack-api-version"] == \
         f"compute {microversions.MAX_VERSION}"
-    assert microversions.MAX_VERSION == microversions.APIVersion(2, 80)
+    assert microversions.MAX_VERSION == microversions.APIVersion(2, 81)

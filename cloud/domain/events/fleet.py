@@ -145,6 +145,9 @@ class ServerGroupDeleted(ServerGroupEvent, frozen=True, kw_only=True):
 
 
 class AggregateImagesCacheRequested(AggregateEvent, frozen=True, kw_only=True):
-    """An admin asked the aggregate's hosts to fetch these images into their caches."""
+    """An admin asked the aggregate's hosts to fetch these images into their caches;
+    routed to each of those hosts (as they were when asked)."""
 
+    routed: ClassVar[bool] = True
     image_ids: list[str]
+    hosts: list[str] = []  # absent from requests recorded before hosts were routed to
