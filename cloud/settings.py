@@ -4,6 +4,10 @@ import os
 
 import msgspec
 
+# Nova's [image_cache] manager_interval and remove_unused_original_minimum_age_seconds.
+IMAGE_CACHE_EVERY = 2400.0
+UNUSED_IMAGE_AGE = 86400.0
+
 
 class Settings(msgspec.Struct, kw_only=True):
     database_url: str
@@ -19,9 +23,9 @@ class Settings(msgspec.Struct, kw_only=True):
     # Seconds between a compute agent's prunes of its base image cache, and how long a
     # base must have gone unused to be removed (CLOUD_IMAGE_CACHE_EVERY,
     # CLOUD_UNUSED_IMAGE_AGE; Nova's manager_interval and
-    # remove_unused_original_minimum_age_seconds).
-    image_cache_every: float = 2400.0
-    unused_image_age: float = 86400.0
+    # remove_unused_original_minimum_age_seconds, as above).
+    image_cache_every: float = IMAGE_CACHE_EVERY
+    unused_image_age: float = UNUSED_IMAGE_AGE
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> "Settings":
@@ -36,8 +40,8 @@ class Settings(msgspec.Struct, kw_only=True):
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values, power_sync_every=seconds("CLOUD_POWER_SYNC_EVERY", 30.0),
                    allocation_ratios=allocation_ratios(os.environ),
-                   image_cache_every=seconds("CLOUD_IMAGE_CACHE_EVERY", 2400.0),
-                   unused_image_age=seconds("CLOUD_UNUSED_IMAGE_AGE", 86400.0))
+                   image_cache_every=seconds("CLOUD_IMAGE_CACHE_EVERY", IMAGE_CACHE_EVERY),
+                   unused_image_age=seconds("CLOUD_UNUSED_IMAGE_AGE", UNUSED_IMAGE_AGE))
 
 
 def seconds(variable: str, default: float) -> float:

@@ -23,8 +23,8 @@ from cloud.adapters.libvirt_xml import GuestFiles, render
 from cloud.agents.hypervisor import Capacity, GuestNotFound, GuestSpec, GuestStateError
 from cloud.domain import states
 
-# libvirt's domain states mapped to Nova's power_state numbers.
 log = logging.getLogger(__name__)
+# libvirt's domain states mapped to Nova's power_state numbers.
 _POWER = {
     libvirt.VIR_DOMAIN_NOSTATE: states.NOSTATE,
     libvirt.VIR_DOMAIN_RUNNING: states.RUNNING,

@@ -33,9 +33,6 @@ from cloud.domain.events import (
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 10.0
 POWER_SYNC_EVERY = 30.0
-# Nova's [image_cache] manager_interval and remove_unused_original_minimum_age_seconds.
-IMAGE_CACHE_EVERY = 2400.0
-UNUSED_IMAGE_AGE = 86400.0
 
 
 class ComputeAgent:
@@ -76,9 +73,10 @@ class ComputeAgent:
             await self.report(reports.PowerStates(host=self.host, guests=guests))
         await _periodically(stop, every, "power state sync", sync)
 
-    async def prune_images(self, stop: asyncio.Event, *, every: float = IMAGE_CACHE_EVERY,
-                           unused_for: float = UNUSED_IMAGE_AGE) -> None:
-        """Remove cached base images no guest here has used for ``unused_for`` seconds."""
+    async def prune_images(self, stop: asyncio.Event, *, every: float,
+                           unused_for: float) -> None:
+        """Every ``every`` seconds, remove cached base images no guest here has used for
+        ``unused_for`` seconds (defaults: Settings)."""
         async def prune() -> None:
             removed = await asyncio.to_thread(self.hypervisor.prune_images,
                                               unused_for=unused_for)
