@@ -15,7 +15,7 @@ from psycopg import Cursor
 from cloud.domain import events as ev
 from cloud.domain.aggregate import AZ_KEY
 from cloud.domain.envelope import Envelope
-from cloud.projections.folds import Fold
+from cloud.projections.folds import Fold, zone_of
 from cloud.projections.setwise import Folded, SetFold, one_server, rows, unnest
 
 _json = msgspec.json.encode
@@ -166,12 +166,10 @@ def _hints(cur: Cursor, events: list[Folded]) -> None:
                          lambda f: _json(f.env.data.scheduler_hints).decode()))
 
 
-# The zone of the host a server is scheduled to (the first of its aggregates' zones).
-_ZONE = ("UPDATE servers s SET availability_zone = coalesce((SELECT m.value FROM"
-         " aggregate_hosts h JOIN aggregate_metadata m ON m.aggregate_uuid ="
-         f" h.aggregate_uuid AND m.key = '{AZ_KEY}' WHERE h.host = p.host"
-         " ORDER BY m.value LIMIT 1), s.availability_zone) FROM "
-         + unnest(id="uuid", host="text") + " WHERE s.id = p.id")
+# The zone of the host a server is scheduled to, if its host has one.
+_ZONE = (f"UPDATE servers s SET availability_zone = coalesce({zone_of('p.host')},"
+         " s.availability_zone) FROM " + unnest(id="uuid", host="text") +
+         " WHERE s.id = p.id")
 
 
 def _zone(cur: Cursor, events: list[Folded]) -> None:
@@ -179,8 +177,9 @@ def _zone(cur: Cursor, events: list[Folded]) -> None:
 
 
 # Both fold many events at a time (see setwise.py).
+zone = SetFold(_zone, one_server)
 SETWISE: dict[str, SetFold] = {"InstanceRequested": SetFold(_hints, one_server),
-                               "InstanceScheduled": SetFold(_zone, one_server)}
+                               "InstanceScheduled": zone}
 
 
 FOLDS: dict[str, Fold] = {

@@ -3,12 +3,14 @@
 life, one event at a time (``FOLDS``) for the rest."""
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import msgspec
 from psycopg import Cursor
 
 from cloud.domain import events as ev
 from cloud.domain import states
+from cloud.domain.aggregate import AZ_KEY
 from cloud.domain.envelope import Envelope
 from cloud.projections.changes import position
 from cloud.projections.setwise import Access, Folded, SetFold, one_server, rows, transposed
@@ -23,69 +25,124 @@ def _touch(cur: Cursor, env: Envelope, assignments: str, *params: object) -> Non
                 "WHERE id = %s", (*params, env.timestamp, env.version, env.id))
 
 
-def _touching(assignments: str, **columns: tuple[str, Callable[[Folded], object]]) -> SetFold:
-    """A set-wise fold that sets columns of each event's servers row (and its time and
-    version); ``assignments`` read the event's values as ``p.<column>``."""
-    types = {name: kind for name, (kind, _) in columns.items()}
-    statement = (f"UPDATE servers s SET {assignments}, updated_at = p.at, version = p.version"
-                 f" FROM {unnest(id='uuid', at='timestamptz', version='int', **types)}"
+# The servers columns a set-wise fold writes, and their types: what a server is asked
+# for, then what its life changes (the rest keep their defaults).
+SERVER_COLUMNS = {
+    "id": "uuid", "name": "text", "project_id": "text", "user_id": "text",
+    "flavor": "jsonb", "image_ref": "text", "metadata": "jsonb",
+    "availability_zone": "text", "key_name": "text", "created_at": "timestamptz",
+    "request_id": "text", "hostname": "text", "reservation_id": "text",
+    "user_data": "text", "description": "text", "trusted_image_certificates": "jsonb",
+    "tags": "jsonb", "access_ipv4": "text", "access_ipv6": "text", "launch_index": "int",
+    "vm_state": "text", "task_state": "text", "power_state": "int", "host": "text",
+    "node": "text", "launched_at": "timestamptz", "terminated_at": "timestamptz",
+    "updated_at": "timestamptz", "version": "int",
+}
+Row = dict[str, object]
+
+
+def requested_row(env: Envelope) -> Row:
+    """A new server's row (every column of SERVER_COLUMNS), from its request; the
+    jsonb columns hold JSON text."""
+    e: ev.InstanceRequested = env.data  # type: ignore[assignment]
+    certificates = e.trusted_image_certificates
+    return {
+        "id": env.id, "name": e.name, "project_id": e.project_id, "user_id": e.user_id,
+        "flavor": _json(e.flavor).decode(), "image_ref": e.image_ref,
+        "metadata": _json(e.metadata).decode(), "availability_zone": e.availability_zone,
+        "key_name": e.key_name, "created_at": env.timestamp, "request_id": env.request_id,
+        "hostname": e.hostname, "reservation_id": e.reservation_id,
+        "user_data": e.user_data, "description": e.description,
+        "trusted_image_certificates":
+            None if certificates is None else _json(certificates).decode(),
+        "tags": _json(sorted(set(e.tags))).decode(), "access_ipv4": e.access_ipv4 or "",
+        "access_ipv6": e.access_ipv6 or "", "launch_index": e.launch_index,
+        "vm_state": states.BUILDING, "task_state": states.SCHEDULING, "power_state": 0,
+        "host": None, "node": None, "launched_at": None, "terminated_at": None,
+        "updated_at": env.timestamp, "version": env.version,
+    }
+
+
+class ServerChange(NamedTuple):
+    """What an event of a server's life after its request sets in the server's row,
+    besides the time and version (which every one of them sets)."""
+
+    columns: tuple[str, ...]
+    values: Callable[[Envelope], tuple]
+
+
+SERVER_CHANGES: dict[str, ServerChange] = {
+    "InstanceScheduled": ServerChange(
+        ("host", "node", "task_state"),
+        lambda env: (env.data.host, env.data.node, states.SPAWNING)),  # type: ignore[attr-defined]
+    "InstanceSpawned": ServerChange(
+        ("vm_state", "task_state", "power_state", "launched_at"),
+        lambda env: (states.ACTIVE, None, env.data.power_state, env.timestamp)),  # type: ignore[attr-defined]
+    "InstanceDeleteRequested": ServerChange(
+        ("task_state",), lambda env: (states.DELETING,)),
+    "InstanceDeleted": ServerChange(
+        ("vm_state", "task_state", "power_state", "terminated_at"),
+        lambda env: (states.DELETED, None, 0, env.timestamp)),
+}
+
+
+def changed(row: Row, env: Envelope) -> None:
+    """Apply one event of SERVER_CHANGES to a server's row held in the client."""
+    change = SERVER_CHANGES[env.event]
+    row.update(zip(change.columns, change.values(env)))
+    row["updated_at"], row["version"] = env.timestamp, env.version
+
+
+def _touching(name: str) -> SetFold:
+    """The set-wise fold of one event of SERVER_CHANGES: one UPDATE for all its events."""
+    change = SERVER_CHANGES[name]
+    columns = [*change.columns, "updated_at", "version"]
+    statement = (f"UPDATE servers s SET {', '.join(f'{c} = p.{c}' for c in columns)}"
+                 f" FROM {unnest(id='uuid', **{c: SERVER_COLUMNS[c] for c in columns})}"
                  " WHERE s.id = p.id")
-    getters = [value for _, value in columns.values()]
 
     def run(cur: Cursor, events: list[Folded]) -> None:
-        cur.execute(statement, rows(events, lambda f: f.env.id, lambda f: f.env.timestamp,
-                                    lambda f: f.env.version, *getters))
+        cur.execute(statement, transposed(
+            (f.env.id, *change.values(f.env), f.env.timestamp, f.env.version)
+            for f in events))
     return SetFold(run, one_server)
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def zone_of(host: str) -> str:
+    """SQL for the zone of a host (the first of its aggregates' zones), given the SQL
+    of the host's name: what a server scheduled to it gets (here and aggregates.py)."""
+    return ("(SELECT m.value FROM aggregate_hosts h JOIN aggregate_metadata m"
+            f" ON m.aggregate_uuid = h.aggregate_uuid AND m.key = '{AZ_KEY}'"
+            f" WHERE h.host = {host} ORDER BY m.value LIMIT 1)")
 
 
-_REQUESTED = (
-    "INSERT INTO servers (id, name, project_id, user_id, flavor, image_ref, vm_state,"
-    " task_state, metadata, availability_zone, key_name, created_at, updated_at,"
-    " request_id, version, hostname, reservation_id, user_data, description,"
-    " trusted_image_certificates, tags, access_ipv4, access_ipv6, launch_index)"
-    f" SELECT id, name, project_id, user_id, flavor, image_ref, {_literal(states.BUILDING)},"
-    f" {_literal(states.SCHEDULING)}, metadata, availability_zone, key_name, at, at,"
-    " request_id, version, hostname, reservation_id, user_data, description, certificates,"
-    " ARRAY(SELECT jsonb_array_elements_text(tags)), access_ipv4, access_ipv6, launch_index"
-    " FROM " + unnest(id="uuid", name="text", project_id="text", user_id="text",
-                      flavor="jsonb", image_ref="text", metadata="jsonb",
-                      availability_zone="text", key_name="text", at="timestamptz",
-                      request_id="text", version="int", hostname="text",
-                      reservation_id="text", user_data="text", description="text",
-                      certificates="jsonb", tags="jsonb", access_ipv4="text",
-                      access_ipv6="text", launch_index="int") +
-    " ON CONFLICT (id) DO NOTHING")
+# Every column of SERVER_COLUMNS; tags come as a JSON array (an ``unnest`` of text[]
+# arrays would flatten them); the zone is the one its host is in at this point of the
+# log, if it was scheduled (``zone_host``), else the one asked for.
+_INSERT = (
+    f"INSERT INTO servers ({', '.join(SERVER_COLUMNS)})"
+    " SELECT " + ", ".join(
+        f"coalesce({zone_of('p.zone_host')}, p.availability_zone)"
+        if c == "availability_zone" else
+        "ARRAY(SELECT jsonb_array_elements_text(p.tags))" if c == "tags" else f"p.{c}"
+        for c in SERVER_COLUMNS) +
+    " FROM " + unnest(**SERVER_COLUMNS, zone_host="text") + " ON CONFLICT (id) DO NOTHING")
 
 
-def _requested_row(f: Folded) -> tuple:
-    env, e = f.env, f.env.data
-    certificates = e.trusted_image_certificates  # type: ignore[attr-defined]
-    return (env.id, e.name, e.project_id, e.user_id, _json(e.flavor).decode(),
-            e.image_ref, _json(e.metadata).decode(), e.availability_zone, e.key_name,
-            env.timestamp, env.request_id, env.version, e.hostname, e.reservation_id,
-            e.user_data, e.description,
-            None if certificates is None else _json(certificates).decode(),
-            _json(sorted(set(e.tags))).decode(), e.access_ipv4 or "", e.access_ipv6 or "",
-            e.launch_index)
+def insert_servers(cur: Cursor, servers: list[tuple[Row, str | None]]) -> None:
+    """Insert servers' rows (each with the host its zone comes from, if scheduled); a
+    row already there stays as it is."""
+    cur.execute(_INSERT, transposed((*(row[c] for c in SERVER_COLUMNS), zone_host)
+                                    for row, zone_host in servers))
 
 
 def _requested(cur: Cursor, events: list[Folded]) -> None:
     """The servers row, with every create-time attribute (2.63 certificates, tags,
     access IPs, launch index); a redelivery finds it there and changes nothing."""
-    cur.execute(_REQUESTED, transposed(map(_requested_row, events)))
+    insert_servers(cur, [(requested_row(f.env), None) for f in events])
 
 
 instance_requested = SetFold(_requested, one_server)
-instance_scheduled = _touching(
-    f"host = p.host, node = p.node, task_state = {_literal(states.SPAWNING)}",
-    host=("text", lambda f: f.env.data.host), node=("text", lambda f: f.env.data.node))
-_spawned_server = _touching(
-    f"vm_state = {_literal(states.ACTIVE)}, task_state = NULL, power_state = p.power,"
-    " launched_at = p.at", power=("int", lambda f: f.env.data.power_state))
 # A build that works puts its host back in rotation (Nova's build-failure counter). Of
 # several spawns on one host only the first in the log finds failed builds to reset.
 _HOST_BACK = ("UPDATE hosts h SET failed_builds = 0,"
@@ -95,17 +152,12 @@ _HOST_BACK = ("UPDATE hosts h SET failed_builds = 0,"
               " WHERE h.name = p.host AND h.failed_builds <> 0")
 
 
-def _spawned(cur: Cursor, events: list[Folded]) -> None:
-    _spawned_server.run(cur, events)
+def _host_back(cur: Cursor, events: list[Folded]) -> None:
     cur.execute(_HOST_BACK, rows(events, lambda f: f.env.data.host, lambda f: f.position))
 
 
-instance_spawned = SetFold(_spawned, lambda env: [
-    *one_server(env), Access(("failed_builds", env.data.host), "reset")])  # type: ignore[attr-defined]
-instance_delete_requested = _touching(f"task_state = {_literal(states.DELETING)}")
-instance_deleted = _touching(
-    f"vm_state = {_literal(states.DELETED)}, task_state = NULL, power_state = 0,"
-    " terminated_at = p.at")
+host_back = SetFold(_host_back, lambda env: [
+    Access(("failed_builds", env.data.host), "reset")])  # type: ignore[attr-defined]
 
 
 def instance_rescheduled(cur: Cursor, env: Envelope) -> None:
@@ -174,11 +226,10 @@ FOLDS: dict[str, Fold] = {
     "HostRegistered": host_registered,
     "FlavorCreated": flavor_created,
 }
-# The events of a server's life, folded many at a time (see setwise.py).
+# The events of a server's life, folded many at a time (see setwise.py): its row...
 SETWISE: dict[str, SetFold] = {
     "InstanceRequested": instance_requested,
-    "InstanceScheduled": instance_scheduled,
-    "InstanceSpawned": instance_spawned,
-    "InstanceDeleteRequested": instance_delete_requested,
-    "InstanceDeleted": instance_deleted,
+    **{name: _touching(name) for name in SERVER_CHANGES},
 }
+# ...and its host's build failures, forgiven.
+HOSTS_SETWISE: dict[str, SetFold] = {"InstanceSpawned": host_back}

@@ -127,7 +127,7 @@ STEPS: dict[str, Step] = {
 _UNNAMED_REQUESTS = uuid.UUID("6a1e0c4e-5b0c-4d43-9f0e-6f2f3c1d7a10")
 
 
-def _request_id(env: Envelope) -> str:
+def request_id_of(env: Envelope) -> str:
     return env.request_id or f"req-{uuid.uuid5(_UNNAMED_REQUESTS, f'{env.id}:{env.version}')}"
 
 
@@ -145,14 +145,14 @@ def _begin_actions(cur: Cursor, events: list[Folded]) -> None:
     if not events:
         return
     cur.execute(_BEGIN, rows(
-        events, lambda f: f.env.id, lambda f: _request_id(f.env),
+        events, lambda f: f.env.id, lambda f: request_id_of(f.env),
         lambda f: ACTIONS[f.env.event],
         lambda f: getattr(f.env.data, "user_id", None) or f.env.actor.user_id,
         lambda f: getattr(f.env.data, "project_id", None) or f.env.actor.project_id,
         lambda f: f.env.timestamp, lambda f: f.env.version))
 
 
-def _failure(env: Envelope) -> tuple[str | None, str | None]:
+def failure_of(env: Envelope) -> tuple[str | None, str | None]:
     """What went wrong, as Nova's ``details`` (the fault message) and ``traceback``."""
     fault = getattr(env.data, "fault", None)
     if fault is not None:
@@ -160,7 +160,7 @@ def _failure(env: Envelope) -> tuple[str | None, str | None]:
     return getattr(env.data, "reason", None), None
 
 
-def _shape(env: Envelope) -> action_steps.Shape | None:
+def shape_of(env: Envelope) -> action_steps.Shape | None:
     """The shape of the statement that moves an event's steps (None: it moves none)."""
     step = STEPS.get(env.event)
     if step is None:
@@ -175,8 +175,8 @@ def _shape(env: Envelope) -> action_steps.Shape | None:
 
 def _step_row(env: Envelope, failed: bool) -> tuple:
     host = getattr(env.data, "host", "")
-    details, traceback = _failure(env) if failed else (None, None)
-    request = _request_id(env) if env.event in ACTIONS else env.request_id
+    details, traceback = failure_of(env) if failed else (None, None)
+    request = request_id_of(env) if env.event in ACTIONS else env.request_id
     return (env.id, env.version, request, env.timestamp, env.actor.agent, details,
             traceback, host or env.actor.agent, host or None)
 
@@ -191,7 +191,7 @@ def _move_steps(cur: Cursor, events: list[Folded]) -> None:
     waiting)."""
     kinds: dict[tuple[str, action_steps.Shape], list[Envelope]] = {}
     for f in events:
-        shape = _shape(f.env)
+        shape = shape_of(f.env)
         if shape is not None:
             kinds.setdefault((f.env.event, shape), []).append(f.env)
     for (name, shape), envs in kinds.items():
@@ -220,8 +220,8 @@ def instance_action_fold(cur: Cursor, env: Envelope) -> None:
 FOLDS: dict[str, Fold] = {name: instance_action_fold for name in {*ACTIONS, *STEPS}}
 # Any number at once (see setwise.py): every event folded here touches only the rows of
 # its own instance.
-_SETWISE = SetFold(_fold, one_server)
-SETWISE: dict[str, SetFold] = {name: _SETWISE for name in FOLDS}
+STEPS_FOLD = SetFold(_fold, one_server)
+SETWISE: dict[str, SetFold] = {name: STEPS_FOLD for name in FOLDS}
 
 
 # --- queries --------------------------------------------------------------------------

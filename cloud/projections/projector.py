@@ -7,19 +7,19 @@ so a crash at any moment neither skips nor repeats an event.
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
 from cloud.adapters.eventstore import EVENTS_TABLE, EventStore, Recorded
-from cloud.projections import changes, setwise
-from cloud.projections.registry import FOLDS, SETWISE
+from cloud.projections import changes, newborn, setwise
+from cloud.projections.registry import FOLDS, NEWBORN, SETWISE
 from cloud.projections.setwise import Folded, SetFold
 
 log = logging.getLogger(__name__)
 NAME = "read_models"
-BATCH = 1000
+BATCH = 5000
 # Held by every batch (transaction-scoped) and by ``cloud replay`` while it swaps tables,
 # so the projector never folds into a table that is being moved.
 FOLD_LOCK = 0x636C6F7564  # "cloud"
@@ -51,29 +51,35 @@ def apply(conn: psycopg.Connection, records: list[Recorded], name: str = NAME) -
 
 
 def fold_records(cur: psycopg.Cursor, records: list[Recorded]) -> None:
-    """Fold records as folding them in order one by one would: in waves of events that
-    commute, each wave with one statement per set-wise fold (see setwise.py); an event
-    with no set-wise fold on its own, with its position at hand (changes.folding)."""
+    """Fold records as folding them in order one by one would: in runs of events with
+    set-wise folds, each cut into waves of events that commute, each wave with one
+    statement per set-wise fold (see setwise.py), the servers requested in the run
+    folded in the client and written after it (newborn.py); an event with no set-wise
+    fold on its own, with its position at hand (changes.folding)."""
     token = changes.folding.set(None)
+    known = newborn.known(cur, records)
     cur.execute(setwise.KEYED_PLANS)
     try:
-        for wave in setwise.waves(records, SETWISE, FOLDS.__contains__):
-            _fold_wave(cur, wave)
+        for run, alone in setwise.segments(records, SETWISE.__contains__,
+                                           FOLDS.__contains__):
+            newborns = newborn.Newborns(run, SETWISE, NEWBORN, known)
+            for wave in setwise.waves(run, newborns.fold_of):
+                _fold_wave(cur, wave, newborns.fold_of)
+            newborns.write(cur)
+            if alone is not None:
+                changes.folding.set(alone.position)
+                FOLDS[alone.envelope.event](cur, alone.envelope)
     finally:
         changes.folding.reset(token)
     cur.execute(setwise.PLANS_RESTORED)
 
 
-def _fold_wave(cur: psycopg.Cursor, wave: setwise.Wave) -> None:
-    if wave.alone:
-        record = wave.records[0]
-        changes.folding.set(record.position)
-        FOLDS[record.envelope.event](cur, record.envelope)
-        return
+def _fold_wave(cur: psycopg.Cursor, wave: list[Recorded],
+               fold_of: Callable[[Recorded], SetFold | None]) -> None:
     together: dict[int, tuple[SetFold, list[Folded]]] = {}
-    for record in wave.records:
-        fold = SETWISE[record.envelope.event]
-        together.setdefault(id(fold), (fold, []))[1].append(
+    for record in wave:
+        fold = fold_of(record)
+        together.setdefault(id(fold), (fold, []))[1].append(  # type: ignore[arg-type]
             Folded(record.position, record.envelope))
     for fold, events in together.values():
         fold.run(cur, events)

@@ -25,7 +25,7 @@ Progress = Callable[[int, int], None]
 # Events per transaction when folding into a schema no API reads yet (a replay, verify,
 # as-of): larger than the live projector's, since fewer waves per event means fewer
 # statements, and nobody waits for a commit.
-REPLAY_BATCH = 5000
+REPLAY_BATCH = 20000
 
 
 def use_schema(conn: psycopg.Connection, schema: str) -> None:

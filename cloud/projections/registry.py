@@ -2,13 +2,14 @@
 
 ``FOLDS`` folds one event (every read model's fold of it, in order); ``SETWISE`` folds
 many events of a name at once, for the names every read model folding them can fold
-that way (see setwise.py).
+that way (see setwise.py); ``NEWBORN`` is what is left of those of a server's life when
+the server is folded in the client (newborn.py).
 """
 
 from cloud.projections import flavors, folds, host_usage, identity, images, keypairs
 from cloud.projections import quotas, schema, server_actions
 from cloud.projections import aggregates, changes
-from cloud.projections import instance_actions
+from cloud.projections import instance_actions, newborn
 from cloud.projections import server_attributes
 from cloud.projections import services as compute_services
 from cloud.projections.changes import position
@@ -23,6 +24,7 @@ LAYERS: list[Layer] = [
     ({**folds.FOLDS, **identity.FOLDS, **images.FOLDS, **quotas.FOLDS, **keypairs.FOLDS,
       **server_actions.FOLDS, **compute_services.FOLDS, **flavors.FOLDS},
      {**folds.SETWISE, **host_usage.SETWISE}),
+    ({}, folds.HOSTS_SETWISE),
     # Aggregates fold some instance events too (hints, zones): beside, not instead.
     (aggregates.FOLDS, aggregates.SETWISE),
     (instance_actions.FOLDS, instance_actions.SETWISE),
@@ -56,7 +58,8 @@ def _chained(chain: list[Fold]) -> Fold:
     return fold
 
 
-def _assemble(layers: list[Layer]) -> tuple[dict[str, Fold], dict[str, SetFold]]:
+def _assemble(layers: list[Layer]) -> tuple[dict[str, Fold], dict[str, SetFold],
+                                           dict[str, SetFold]]:
     chains: dict[str, list[Fold | SetFold]] = {}
     for one_by_one, setwise in layers:
         for name in {*one_by_one, *setwise}:
@@ -65,7 +68,11 @@ def _assemble(layers: list[Layer]) -> tuple[dict[str, Fold], dict[str, SetFold]]
                             for f in chain]) for name, chain in chains.items()}
     many = {name: chained(chain) for name, chain in chains.items()  # type: ignore[arg-type]
             if all(isinstance(f, SetFold) for f in chain)}
-    return each, many
+    rest = {name: chained(left) for name in newborn.NAMES
+            if (left := [f for f in chains[name] if id(f) not in newborn.TAKES_OVER])}
+    return each, many, rest  # type: ignore[return-value]
 
 
-FOLDS, SETWISE = _assemble(LAYERS)
+# NEWBORN: for a server folded in the client (newborn.py), the set-wise folds of each of
+# its events that are left to run as statements.
+FOLDS, SETWISE, NEWBORN = _assemble(LAYERS)

@@ -17,9 +17,11 @@ Which can go together is worked out from what each fold says it touches (``Acces
   across waves: the fold for that tag combines several of them itself (a host's usage
   takes the sum of its claims, and the time of the latest).
 
-A batch is cut into *waves*, each wave folded as one set-wise statement per fold. Events
-whose folds have no set-wise form fold one by one as before, and each is a barrier: the
-waves before it are folded first, and those after it start afresh.
+A batch is cut into runs of events with set-wise folds (``segments``): an event whose
+folds have no set-wise form folds one by one as before, and is a barrier: the run before
+it is folded first, and the one after it starts afresh. Each run is cut into *waves*,
+each wave folded as one set-wise statement per fold. Servers requested in a run are
+folded in the client instead, each row written once (newborn.py).
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -84,28 +86,35 @@ def chained(folds: list[SetFold]) -> SetFold:
     return SetFold(run, touches)
 
 
-class Wave(NamedTuple):
-    """Events folded together: all set-wise (``alone`` False) or one barrier event."""
+def segments(records: list[Recorded], setwise: Callable[[str], bool],
+             folded: Callable[[str], bool]) -> Iterator[tuple[list[Recorded], Recorded | None]]:
+    """Cut records (in log order) into runs of events with set-wise folds (``setwise``),
+    each with the event that ends it (None for the last run): one that has a fold
+    (``folded``) but no set-wise one, folded on its own after the run. Events with no
+    fold at all stay in their run, for waves to skip."""
+    run: list[Recorded] = []
+    for record in records:
+        name = record.envelope.event
+        if not setwise(name) and folded(name):
+            yield run, record
+            run = []
+        else:
+            run.append(record)
+    yield run, None
 
-    records: list[Recorded]
-    alone: bool = False
 
-
-def waves(records: list[Recorded], setwise: dict[str, SetFold],
-          folded: Callable[[str], bool]) -> Iterator[Wave]:
-    """Cut records (in log order) into waves: each wave's set-wise events commute with
-    one another, and folding the waves in turn leaves what folding the records one by one
-    leaves. ``folded(name)``: whether a name without a set-wise fold has a fold at all."""
+def waves(records: list[Recorded],
+          fold_of: Callable[[Recorded], SetFold | None]) -> Iterator[list[Recorded]]:
+    """Cut a run of records (in log order, see ``segments``) into waves: each wave's
+    events commute with one another, and folding the waves in turn, each event with the
+    set-wise fold ``fold_of`` gives it, leaves what folding the records one by one
+    leaves. An event ``fold_of`` gives no fold is left out."""
     planned: list[list[Recorded]] = []
     # key -> tag -> the highest wave holding an access to it with that tag
     seen: dict[tuple, dict[str | None, int]] = {}
     for record in records:
-        fold = setwise.get(record.envelope.event)
+        fold = fold_of(record)
         if fold is None:
-            if folded(record.envelope.event):
-                yield from (Wave(wave) for wave in planned)
-                yield Wave([record], alone=True)
-                planned, seen = [], {}
             continue
         accesses = list(fold.touches(record.envelope))
         level = 0
@@ -118,7 +127,7 @@ def waves(records: list[Recorded], setwise: dict[str, SetFold],
         for key, tag in accesses:
             tags = seen.setdefault(key, {})
             tags[tag] = max(tags.get(tag, level), level)
-    yield from (Wave(wave) for wave in planned)
+    yield from planned
 
 
 def one_server(env: Envelope) -> list[Access]:

@@ -50,17 +50,25 @@ class Log:
                 for n, env in enumerate(self.envelopes, start=1)]
 
 
-def _boot(log: Log, sid: str, n: int, rng: random.Random) -> Iterator[str | None]:
+def _boot(log: Log, sid: str, n: int, rng: random.Random,
+          plain: bool) -> Iterator[str | None]:
     """Request, claim, schedule (maybe rescheduled), spawn or fail; yields the host the
-    server runs on (None when it never ran) after each step."""
+    server runs on (None when it never ran) after each step. ``plain``: no failures,
+    some never scheduled."""
     flavor = DEFAULT_FLAVORS[n % len(DEFAULT_FLAVORS)]
     log.add(sid, ev.InstanceRequested(
         name=f"vm-{n}", project_id="p1", user_id="u1", flavor=flavor, image_ref="img",
         metadata={"k": str(n)}, tags=["b", "a", "b"][: n % 4], launch_index=n % 3,
         scheduler_hints={"group": "g"} if n % 4 == 0 else {},
         trusted_image_certificates=["cert"] if n % 5 == 0 else None), USER)
+    if n % 19 == 4:  # the request, appended twice
+        log.add(sid, ev.InstanceRequested(
+            name=f"vm-{n}", project_id="p1", user_id="u1", flavor=flavor,
+            image_ref="img"), USER, again=True)
     yield None
-    if n % 11 == 3:  # no valid host: fails before any host
+    if plain and n % 17 == 9:
+        return  # deleted before it is scheduled
+    if n % 11 == 3 and not plain:  # no valid host: fails before any host
         log.add(sid, ev.InstanceFailed(fault=FAULT), request=None)
         yield None
         return
@@ -71,7 +79,7 @@ def _boot(log: Log, sid: str, n: int, rng: random.Random) -> Iterator[str | None
     log.add(sid, ev.InstanceScheduled(host=host, node=host, name=f"vm-{n}", flavor=flavor,
                                       image_ref="img"))
     yield None
-    if n % 7 == 2:  # the first host fails the build, a second attempt spawns
+    if n % 7 == 2 and not plain:  # the first host fails the build, a second attempt spawns
         log.add(sid, ev.InstanceRescheduled(failed_host=host, attempt=1, reason="x"))
         log.add(stream, ev.ResourcesReleased(host=host, instance_id=sid))
         log.add(sid, ev.InstanceScheduled(host=host, node=host, name=f"vm-{n}",
@@ -79,7 +87,7 @@ def _boot(log: Log, sid: str, n: int, rng: random.Random) -> Iterator[str | None
         log.add(stream, ev.ResourcesClaimed(host=host, instance_id=sid, vcpus=1,
                                             memory_mb=512, disk_gb=1))
         yield None
-    if n % 13 == 5:
+    if n % 13 == 5 and not plain:
         log.add(sid, ev.InstanceFailed(fault=FAULT, host=host))
         yield None
         return
@@ -137,16 +145,16 @@ def _act(log: Log, sid: str, host: str, n: int, rng: random.Random) -> Iterator[
         yield
 
 
-def _lifecycle(log: Log, n: int, rng: random.Random) -> Iterator[None]:
+def _lifecycle(log: Log, n: int, rng: random.Random, plain: bool) -> Iterator[None]:
     sid = str(uuid.UUID(int=n + 1))
     host = None
-    for host in _boot(log, sid, n, rng):
+    for host in _boot(log, sid, n, rng, plain):
         yield
     if n % 17 == 9 and host is None:  # deleted before it was scheduled: no host
         log.add(sid, ev.InstanceDeleteRequested(host=None), USER)
         log.add(sid, ev.InstanceDeleted(host=None))
         return
-    if host is not None:
+    if host is not None and not plain:
         yield from _act(log, sid, host, n, rng)
     if n % 3 == 0:
         return  # stays
@@ -164,8 +172,11 @@ def _zones(log: Log) -> None:
     log.add(agg, ev.AggregateHostAdded(host=HOSTS[0]), USER)
 
 
-def make_log(servers: int = 300, in_flight: int = 40, seed: int = 7) -> list[Recorded]:
-    """Hosts (one registered again midway), a zone, and interleaved server lifecycles."""
+def make_log(servers: int = 300, in_flight: int = 40, seed: int = 7,
+             plain: bool = False) -> list[Recorded]:
+    """Hosts (one registered again midway), a zone, and interleaved server lifecycles.
+    ``plain``: only boots that work and deletes, as most of a busy cloud's log is (the
+    events with set-wise folds; see setwise.py and newborn.py)."""
     log, rng = Log(), random.Random(seed)
     for host in HOSTS:
         log.add(str(host_stream(host)), ev.HostRegistered(
@@ -176,7 +187,7 @@ def make_log(servers: int = 300, in_flight: int = 40, seed: int = 7) -> list[Rec
     started, registered_again = 0, False
     while started < servers or flying:
         while started < servers and len(flying) < in_flight:
-            flying.append(_lifecycle(log, started, rng))
+            flying.append(_lifecycle(log, started, rng, plain))
             started += 1
         for steps in list(flying):
             if next(steps, "done") == "done":

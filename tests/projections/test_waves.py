@@ -6,7 +6,9 @@ from cloud.adapters.eventstore import Recorded
 from cloud.domain import events as ev
 from cloud.domain.envelope import Actor, Envelope
 from cloud.domain.flavor import DEFAULT_FLAVORS
+from cloud.domain.ids import host_stream
 from cloud.projections import registry, setwise
+from cloud.projections.newborn import Newborns
 from cloud.projections.setwise import Access, SetFold
 
 
@@ -33,8 +35,14 @@ SETWISE = {
 
 def plan(records: list[Recorded], one_by_one=("Barrier",)) -> list[list[int] | int]:
     """Waves as lists of positions; an event folded alone as its bare position."""
-    return [wave.records[0].position if wave.alone else [r.position for r in wave.records]
-            for wave in setwise.waves(records, SETWISE, lambda name: name in one_by_one)]
+    planned: list[list[int] | int] = []
+    for run, alone in setwise.segments(records, SETWISE.__contains__,
+                                       lambda name: name in SETWISE or name in one_by_one):
+        planned += [[r.position for r in wave]
+                    for wave in setwise.waves(run, lambda r: SETWISE.get(r.envelope.event))]
+        if alone is not None:
+            planned.append(alone.position)
+    return planned
 
 
 def test_events_of_different_servers_share_a_wave_and_one_servers_keep_their_order():
@@ -66,6 +74,12 @@ def test_a_servers_life_in_the_registry_folds_in_a_few_waves():
     """The real folds: 50 servers requested, claimed, scheduled and spawned on two hosts,
     interleaved, take as many waves as one server has events (three: the claims, on the
     hosts' streams, go with the requests), not one per event."""
+    log = _fifty_servers_booting()
+    waves = list(setwise.waves(log, lambda r: registry.SETWISE.get(r.envelope.event)))
+    assert [len(wave) for wave in waves] == [100, 50, 50]
+
+
+def _fifty_servers_booting() -> list[Recorded]:
     log, position = [], 0
     servers = [str(uuid.UUID(int=n + 1)) for n in range(50)]
     for step in range(4):
@@ -79,11 +93,19 @@ def test_a_servers_life_in_the_registry_folds_in_a_few_waves():
                      ev.InstanceScheduled(host=host, node=host, name="s",
                                           flavor=DEFAULT_FLAVORS[0], image_ref="i"),
                      ev.InstanceSpawned(host=host, power_state=1)][step]
+            stream = str(host_stream(host)) if step == 1 else server
             env = Envelope(event=ev.event_name(event), aggregate=event.aggregate,
-                           id=server, key=server, version=step + 1,
+                           id=stream, key=stream, version=step + 1,
                            timestamp="2024-01-01T00:00:00+00:00", request_id=None,
                            actor=Actor(agent="test"), data=event)
             log.append(Recorded(position=position, envelope=env, payload=b""))
-    waves = list(setwise.waves(log, registry.SETWISE, registry.FOLDS.__contains__))
-    assert not any(wave.alone for wave in waves)
-    assert [len(wave.records) for wave in waves] == [100, 50, 50]
+    return log
+
+
+def test_servers_requested_in_the_run_leave_only_their_other_folds_to_the_waves():
+    """Folded in the client (newborn.py), the same servers leave the waves their hints,
+    their hosts' claims and failed builds: one wave."""
+    log = _fifty_servers_booting()
+    newborns = Newborns(log, registry.SETWISE, registry.NEWBORN)
+    assert len(newborns.servers) == 50
+    assert [len(wave) for wave in setwise.waves(log, newborns.fold_of)] == [150]
