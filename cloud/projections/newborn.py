@@ -119,13 +119,14 @@ class _Server:
             folds.changed(self.row, env)
             if env.event == "InstanceScheduled":
                 self.zone_host = env.data.host  # type: ignore[attr-defined]
-        if env.event in ACTIONS:
-            self._begin(env)
-        self._move_steps(env)
+        # The action an event of ACTIONS begins (or belongs to, if begun already).
+        request = instance_actions.request_id_of(env) if env.event in ACTIONS else None
+        if request is not None:
+            self._begin(env, request)
+        self._move_steps(env, request)
 
-    def _begin(self, env: Envelope) -> None:
+    def _begin(self, env: Envelope, request: str) -> None:
         """instance_actions._BEGIN: the first event of a request starts its action."""
-        request = instance_actions.request_id_of(env)
         if any(action.request_id == request for action in self.actions):
             return
         user = getattr(env.data, "user_id", None) or env.actor.user_id
@@ -135,7 +136,7 @@ class _Server:
             self.row["project_id"] if project is None else project, env.timestamp,
             env.version))
 
-    def _move_steps(self, env: Envelope) -> None:
+    def _move_steps(self, env: Envelope, named: str | None) -> None:
         """action_steps.statement(shape) for this event, whose parts all read the rows
         as they were before it. None of NAMES fails or records a fallback step (see
         ``test_fold_equivalence``), so those parts are not here."""
@@ -150,7 +151,7 @@ class _Server:
             request = max(begun, key=lambda a: (a.request_id == env.request_id,
                                                 a.started_by)).request_id
         else:
-            request = instance_actions.request_id_of(env)
+            request = named
         touched = set()
         if shape.finishes:  # the latest unfinished step it ends, its request's first
             open_ = [s for s in self.steps if s.event in step.finishes
