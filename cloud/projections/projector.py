@@ -19,6 +19,9 @@ from cloud.projections.setwise import Folded, SetFold
 
 log = logging.getLogger(__name__)
 NAME = "read_models"
+# Events per transaction at most (live, a batch holds what is new). Catching up, the
+# longer the batch the more of each server's life falls in one and is written once
+# (newborn.py), and the fewer statements per event.
 BATCH = 5000
 # Held by every batch (transaction-scoped) and by ``cloud replay`` while it swaps tables,
 # so the projector never folds into a table that is being moved.

@@ -24,7 +24,8 @@ NOT_PROJECTED = frozenset({"projection_tracking", "services"})
 Progress = Callable[[int, int], None]
 # Events per transaction when folding into a schema no API reads yet (a replay, verify,
 # as-of): larger than the live projector's, since fewer waves per event means fewer
-# statements, and nobody waits for a commit.
+# statements and more servers' lives folded in the client (newborn.py), and nobody
+# waits for a commit.
 REPLAY_BATCH = 20000
 
 
