@@ -220,9 +220,9 @@ def known(cur: Cursor, records: list[Recorded]) -> set[str]:
     requested = [r.envelope.id for r in records if r.envelope.event == REQUESTED]
     if not requested:
         return set()
-    found = cur.execute("SELECT id::text FROM servers WHERE id = ANY(%s::uuid[])",
-                        (requested,)).fetchall()
-    return {server for (server,) in found}
+    found = {server for (server,) in cur.execute(
+        "SELECT id::text FROM servers WHERE id = ANY(%s::uuid[])", (requested,))}
+    return {server for server in requested if server.lower() in found}
 
 
 def _newborn(run: list[Recorded], known: set[str]) -> set[str]:
