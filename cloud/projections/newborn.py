@@ -65,42 +65,41 @@ def _when(timestamp: str) -> datetime:
 
 class _Action:
     __slots__ = ("request_id", "action", "user_id", "project_id", "start_time",
-                 "updated_at", "message", "started_by")
+                 "updated_at", "started_by")
 
     def __init__(self, request_id: str, action: str, user_id: Any, project_id: Any,
                  at: str, started_by: int) -> None:
         self.request_id, self.action = request_id, action
         self.user_id, self.project_id = user_id, project_id
         self.start_time = self.updated_at = at
-        self.message: str | None = None
         self.started_by = started_by
 
     def row(self, server: str) -> tuple:
+        """The action's row; no event of NAMES fails, so it has no message."""
         return (server, self.request_id, self.action, self.user_id, self.project_id,
-                self.start_time, self.updated_at, self.message, self.started_by)
+                self.start_time, self.updated_at, None, self.started_by)
 
 
 class _Step:
     __slots__ = ("request_id", "event", "start_time", "finish_time", "result", "host",
-                 "details", "traceback", "started_by", "finished_by")
+                 "started_by", "finished_by")
 
     def __init__(self, request_id: str, event: str, start_time: str, host: str | None,
                  started_by: int) -> None:
         self.request_id, self.event, self.start_time = request_id, event, start_time
         self.host, self.started_by = host, started_by
         self.finish_time: str | None = None
-        self.result = self.details = self.traceback = None
+        self.result: str | None = None
         self.finished_by: int | None = None
 
     def end(self, at: str, result: str, by: int, agent: str | None) -> None:
         self.finish_time, self.result, self.finished_by = at, result, by
-        self.details = self.traceback = None
         self.host = agent if self.host is None else self.host
 
     def row(self, server: str) -> tuple:
+        """The step's row; no event of NAMES fails, so it has no details or traceback."""
         return (server, self.request_id, self.event, self.start_time, self.finish_time,
-                self.result, self.host, self.details, self.traceback, self.started_by,
-                self.finished_by)
+                self.result, self.host, None, None, self.started_by, self.finished_by)
 
 
 class _Server:

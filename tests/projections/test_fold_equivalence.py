@@ -11,6 +11,9 @@ earlier one-statement-per-event folds left: equal. When the instance-action step
 statement was split by kind of step, likewise with the old general statement.)
 """
 
+import contextlib
+from collections.abc import Iterator
+
 import psycopg
 import pytest
 
@@ -67,6 +70,19 @@ def fold_replayed(conn: psycopg.Connection, schema: str, records: list) -> None:
         rebuild.fold_batch(conn, schema, records[start:start + BATCH])
 
 
+@contextlib.contextmanager
+def two_schemas(conn: psycopg.Connection) -> Iterator[tuple[str, str]]:
+    """Fresh schemas for the reference and for the batched folds, dropped after."""
+    reference, folded = rebuild.scratch_name("reference"), rebuild.scratch_name("batched")
+    rebuild.create_schema(conn, reference)
+    rebuild.create_schema(conn, folded)
+    try:
+        yield reference, folded
+    finally:
+        rebuild.drop_schema(conn, reference)
+        rebuild.drop_schema(conn, folded)
+
+
 def count(conn: psycopg.Connection, schema: str, table: str) -> int:
     return conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
 
@@ -82,10 +98,7 @@ def test_the_log_covers_every_instance_and_host_fold(records):
 def test_batched_folds_leave_the_rows_of_one_by_one_folds(conn, records, fold):
     """Compared after every batch, not only at the end of the log: a read model must be
     right at each commit, and a batch's last wave is where combined events show."""
-    reference, folded = rebuild.scratch_name("reference"), rebuild.scratch_name("batched")
-    rebuild.create_schema(conn, reference)
-    rebuild.create_schema(conn, folded)
-    try:
+    with two_schemas(conn) as (reference, folded):
         for start in range(0, len(records), CHECKPOINT):
             part = records[start:start + CHECKPOINT]
             fold_one_by_one(conn, reference, part)
@@ -93,9 +106,6 @@ def test_batched_folds_leave_the_rows_of_one_by_one_folds(conn, records, fold):
             assert compare_schemas(conn, folded, reference) == [], f"after {start + len(part)}"
         for table in FILLED:
             assert count(conn, reference, table) > 0, table
-    finally:
-        rebuild.drop_schema(conn, reference)
-        rebuild.drop_schema(conn, folded)
 
 
 def test_the_events_folded_in_the_client_neither_fail_nor_record_a_fallback_step():
@@ -121,19 +131,13 @@ def test_servers_folded_in_the_client_leave_the_rows_of_one_by_one_folds(conn, b
             servers = newborn.Newborns(run, registry.SETWISE, registry.NEWBORN, known).servers
             in_client += sum(1 for r in run if r.envelope.id in servers)
     assert in_client > len(records) // (4 if batch < len(records) else 2)
-    reference, folded = rebuild.scratch_name("reference"), rebuild.scratch_name("batched")
-    rebuild.create_schema(conn, reference)
-    rebuild.create_schema(conn, folded)
-    try:
+    with two_schemas(conn) as (reference, folded):
         fold_one_by_one(conn, reference, records)
         for start in range(0, len(records), batch):
             rebuild.fold_batch(conn, folded, records[start:start + batch])
         assert compare_schemas(conn, folded, reference) == []
         for table in FILLED:
             assert count(conn, reference, table) > 0, table
-    finally:
-        rebuild.drop_schema(conn, reference)
-        rebuild.drop_schema(conn, folded)
 
 
 def test_folding_leaves_the_transaction_planning_as_before(conn, records):
