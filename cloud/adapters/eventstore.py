@@ -21,7 +21,7 @@ from cloud.domain.events import Event, event_name
 EVENTS_TABLE = "cloud_events"
 
 
-class Recorded(msgspec.Struct, frozen=True):
+class Recorded(msgspec.Struct, frozen=True, gc=False):
     """An event as read back from the log, with its position in the whole log."""
 
     position: int

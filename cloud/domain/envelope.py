@@ -7,7 +7,7 @@ from cloud.domain import upcasters
 from cloud.domain.events import EVENT_TYPES, Event
 
 
-class Actor(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class Actor(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """Who caused an event: a user in a project, or one of the cloud's agents."""
 
     user_id: str | None = None
@@ -23,7 +23,8 @@ class Context(msgspec.Struct, frozen=True, kw_only=True):
     timestamp: str = ""
 
 
-class Envelope(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class Envelope(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
+               gc=False):
     event: str
     aggregate: str
     id: str
@@ -37,7 +38,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     schema: int = 1
 
 
-class _RawEnvelope(msgspec.Struct, frozen=True, kw_only=True):
+class _RawEnvelope(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     event: str
     aggregate: str
     id: str

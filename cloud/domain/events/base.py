@@ -5,14 +5,14 @@ from typing import ClassVar
 import msgspec
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True):
+class Event(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Base of all events. ``routed`` events are also copied to their host's subject."""
 
     aggregate: ClassVar[str] = ""
     routed: ClassVar[bool] = False
 
 
-class FlavorSpec(msgspec.Struct, frozen=True, kw_only=True):
+class FlavorSpec(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The flavor as embedded in an instance (Nova keeps a copy per instance too)."""
 
     flavorid: str
@@ -26,7 +26,7 @@ class FlavorSpec(msgspec.Struct, frozen=True, kw_only=True):
     extra_specs: dict[str, str] = {}
 
 
-class Fault(msgspec.Struct, frozen=True, kw_only=True):
+class Fault(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     code: int
     message: str
     details: str = ""
