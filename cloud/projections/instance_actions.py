@@ -10,7 +10,9 @@ version of the log event that began it, and a log event only ever looks at rows 
 before it, so folding the same events again (or twice in a row) leaves the same rows.
 """
 
+import hashlib
 import uuid
+from functools import cache
 from typing import Any, NamedTuple
 
 from psycopg import Cursor
@@ -127,8 +129,20 @@ STEPS: dict[str, Step] = {
 _UNNAMED_REQUESTS = uuid.UUID("6a1e0c4e-5b0c-4d43-9f0e-6f2f3c1d7a10")
 
 
+_NAMESPACE = _UNNAMED_REQUESTS.bytes
+
+
 def request_id_of(env: Envelope) -> str:
-    return env.request_id or f"req-{uuid.uuid5(_UNNAMED_REQUESTS, f'{env.id}:{env.version}')}"
+    return env.request_id or _derived(f"{env.id}:{env.version}")
+
+
+def _derived(name: str) -> str:
+    """``f"req-{uuid.uuid5(_UNNAMED_REQUESTS, name)}"``, without building a UUID: a
+    replay derives one for every action of a log recorded without request ids."""
+    digest = hashlib.sha1(_NAMESPACE + name.encode()).hexdigest()
+    # RFC 4122 version 5: the version nibble is 5, the variant's top bits are 10.
+    return (f"req-{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-"
+            f"{'89ab'[int(digest[16], 16) & 3]}{digest[17:20]}-{digest[20:32]}")
 
 
 _BEGIN = (
@@ -162,14 +176,18 @@ def failure_of(env: Envelope) -> tuple[str | None, str | None]:
 
 def shape_of(env: Envelope) -> action_steps.Shape | None:
     """The shape of the statement that moves an event's steps (None: it moves none)."""
-    step = STEPS.get(env.event)
-    if step is None:
+    if env.event not in STEPS:
         return None
-    host = getattr(env.data, "host", "")
-    opens = step.opens if host is not None else None  # a delete before scheduling
+    # A delete before scheduling names no host: it opens no step.
+    return _shape(env.event, getattr(env.data, "host", "") is not None)
+
+
+@cache
+def _shape(name: str, hosted: bool) -> action_steps.Shape:
+    step = STEPS[name]
     return action_steps.Shape(
-        latest=env.event not in ACTIONS, finishes=bool(step.finishes),
-        fallback=step.fallback is not None, opens=opens is not None,
+        latest=name not in ACTIONS, finishes=bool(step.finishes),
+        fallback=step.fallback is not None, opens=hosted and step.opens is not None,
         failed=step.result == ERROR)
 
 

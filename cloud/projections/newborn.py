@@ -65,13 +65,14 @@ def _when(timestamp: str) -> datetime:
 
 class _Action:
     __slots__ = ("request_id", "action", "user_id", "project_id", "start_time",
-                 "updated_at", "started_by")
+                 "updated_at", "updated_when", "started_by")
 
     def __init__(self, request_id: str, action: str, user_id: Any, project_id: Any,
                  at: str, started_by: int) -> None:
         self.request_id, self.action = request_id, action
         self.user_id, self.project_id = user_id, project_id
         self.start_time = self.updated_at = at
+        self.updated_when = _when(at)
         self.started_by = started_by
 
     def row(self, server: str) -> tuple:
@@ -167,9 +168,12 @@ class _Server:
                 host = getattr(env.data, "host", "")
                 self.steps.append(_Step(request, step.opens, at, host or None, version))
             touched.add(request)
-        for action in self.actions:  # the actions whose steps moved take the time
-            if action.request_id in touched and _when(at) > _when(action.updated_at):
-                action.updated_at = at
+        moved = [action for action in self.actions if action.request_id in touched]
+        if moved:  # the actions whose steps moved take the time, if it is later
+            when = _when(at)
+            for action in moved:
+                if when > action.updated_when:
+                    action.updated_at, action.updated_when = at, when
 
 
 class Newborns:
