@@ -228,6 +228,17 @@ def known(cur: Cursor, records: list[Recorded]) -> set[str]:
     return {server for server in requested if server.lower() in found}
 
 
+def remembered(records: list[Recorded], seen: set[str]) -> set[str]:
+    """``known`` without asking the database, for a fold that nothing else writes into
+    at the same time (rebuild.fold_batches): ``seen`` holds, in canonical form, every
+    server that may have a row (those that had one when the fold began, and every one
+    requested since), and learns the servers requested in records."""
+    requested = [r.envelope.id for r in records if r.envelope.event == REQUESTED]
+    found = {server for server in requested if server.lower() in seen}
+    seen.update(server.lower() for server in requested)
+    return found
+
+
 def _newborn(run: list[Recorded], known: set[str]) -> set[str]:
     """The servers of a run that are folded here (see the module's docstring)."""
     seen: dict[str, list[str]] = {}

@@ -53,14 +53,19 @@ def apply(conn: psycopg.Connection, records: list[Recorded], name: str = NAME) -
     return position
 
 
-def fold_records(cur: psycopg.Cursor, records: list[Recorded]) -> None:
+def fold_records(cur: psycopg.Cursor, records: list[Recorded],
+                 seen: set[str] | None = None) -> None:
     """Fold records as folding them in order one by one would: in runs of events with
     set-wise folds, each cut into waves of events that commute, each wave with one
     statement per set-wise fold (see setwise.py), the servers requested in the run
     folded in the client and written after it (newborn.py); an event with no set-wise
-    fold on its own, with its position at hand (changes.folding)."""
+    fold on its own, with its position at hand (changes.folding).
+
+    ``seen``: the servers that may have rows, kept by a caller that alone folds into
+    these tables (newborn.remembered); without it they are read from the database,
+    which waits for every statement sent before."""
     token = changes.folding.set(None)
-    known = newborn.known(cur, records)
+    known = newborn.known(cur, records) if seen is None else newborn.remembered(records, seen)
     cur.execute(setwise.KEYED_PLANS)
     try:
         for run, alone in setwise.segments(records, SETWISE.__contains__,

@@ -8,10 +8,11 @@ write there.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 from cloud.adapters.eventstore import EventStore, Recorded
 from cloud.projections import registry
@@ -57,12 +58,46 @@ def position_in(conn: psycopg.Connection, schema: str) -> int:
 
 def fold_batch(conn: psycopg.Connection, schema: str, records: list[Recorded]) -> int:
     """Fold records into ``schema`` (inside the caller's transaction, if any)."""
-    with conn.transaction(), conn.pipeline(), conn.cursor() as cur:
-        use_schema(conn, schema)
-        fold_records(cur, records)
-        position = records[-1].position
-        cur.execute("INSERT INTO projection_tracking VALUES (%s, %s) ON CONFLICT (name)"
-                    " DO UPDATE SET position = EXCLUDED.position", (NAME, position))
+    return fold_batches(conn, schema, [records])
+
+
+def fold_batches(conn: psycopg.Connection, schema: str, batches: Iterable[list[Recorded]],
+                 *, progress: Callable[[int], None] | None = None) -> int:
+    """Fold batches of records into ``schema``, which nothing else writes into
+    meanwhile; returns the position reached.
+
+    On a connection in autocommit mode and outside any transaction, each batch is a
+    transaction of its own, committed with its position; otherwise every batch is part
+    of the caller's transaction. Either way nothing waits for the server between
+    batches: the statements of the whole fold go out in one pipeline, and the client
+    works out a batch while the server is still writing the one before it (the
+    servers that have rows are remembered rather than read, see newborn.remembered).
+    If a batch fails, the ones before it stay committed and its own transaction is
+    rolled back.
+    """
+    own = conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
+    position = 0
+    try:
+        with conn.pipeline(), conn.cursor() as cur:
+            # Every server with a row already, in canonical form (newborn.remembered).
+            seen = {server for (server,) in cur.execute(
+                sql.SQL("SELECT id::text FROM {}.servers").format(sql.Identifier(schema)))}
+            for records in batches:
+                if own:
+                    cur.execute("BEGIN")
+                use_schema(conn, schema)
+                fold_records(cur, records, seen)
+                position = records[-1].position
+                cur.execute("INSERT INTO projection_tracking VALUES (%s, %s)"
+                            " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
+                            (NAME, position))
+                if own:
+                    cur.execute("COMMIT")
+                if progress is not None:
+                    progress(position)
+    finally:
+        if own and conn.info.transaction_status != TransactionStatus.IDLE:
+            conn.rollback()
     return position
 
 
@@ -73,11 +108,9 @@ def fold_into(store: EventStore, conn: psycopg.Connection, schema: str, *,
     target = store.head() if until is None else until
     if position >= target:
         return position
-    for records in read_ahead(store, position, until=target, batch=REPLAY_BATCH):
-        position = fold_batch(conn, schema, records)
-        if progress is not None:
-            progress(position, target)
-    return position
+    return fold_batches(
+        conn, schema, read_ahead(store, position, until=target, batch=REPLAY_BATCH),
+        progress=None if progress is None else lambda reached: progress(reached, target))
 
 
 def projected_tables(conn: psycopg.Connection, schema: str) -> list[str]:

@@ -116,12 +116,23 @@ def test_the_events_folded_in_the_client_neither_fail_nor_record_a_fallback_step
         assert step.fallback is None and step.result == instance_actions.SUCCESS, name
 
 
-@pytest.mark.parametrize("batch", [97, 5000])
+def batches_of(records: list, batch: int) -> list[list]:
+    return [records[start:start + batch] for start in range(0, len(records), batch)]
+
+
+@pytest.mark.parametrize("batch", [97, 131, 5000])
 def test_servers_folded_in_the_client_leave_the_rows_of_one_by_one_folds(conn, batch):
     """A log of boots and deletes only, as most of a busy cloud's is: runs of set-wise
     events long enough that most servers are folded in the client (newborn.py), each
-    row written once, in batches that cut lifecycles (97) and in one batch (5000)."""
+    row written once, in batches that cut lifecycles (97), that put a request appended
+    twice in two batches (131: the servers with rows are remembered across batches,
+    not read), and in one batch (5000); all of them in one call of fold_batches, as a
+    replay folds them."""
     records = make_log(plain=True)
+    if batch == 131:
+        requested = [{r.envelope.id for r in part if r.envelope.event == "InstanceRequested"}
+                     for part in batches_of(records, batch)]
+        assert any(a & b for a, b in zip(requested, requested[1:]))
     in_client = 0
     for start in range(0, len(records), batch):
         known: set[str] = set()
@@ -133,8 +144,8 @@ def test_servers_folded_in_the_client_leave_the_rows_of_one_by_one_folds(conn, b
     assert in_client > len(records) // (4 if batch < len(records) else 2)
     with two_schemas(conn) as (reference, folded):
         fold_one_by_one(conn, reference, records)
-        for start in range(0, len(records), batch):
-            rebuild.fold_batch(conn, folded, records[start:start + batch])
+        assert rebuild.fold_batches(conn, folded, batches_of(records, batch)) \
+            == records[-1].position
         assert compare_schemas(conn, folded, reference) == []
         for table in FILLED:
             assert count(conn, reference, table) > 0, table
@@ -154,3 +165,26 @@ def test_folding_leaves_the_transaction_planning_as_before(conn, records):
         assert shown == ("on", "off")
     finally:
         rebuild.drop_schema(conn, schema)
+
+
+def test_a_batch_that_fails_leaves_the_batches_before_it_committed_and_nothing_of_its_own(
+        conn, records):
+    """Batches go out without waiting for each other (rebuild.fold_batches): the one
+    that fails on the server, and everything after it, must leave no row behind, the
+    ones before it must be committed with their position, and the connection must be
+    left outside any transaction."""
+    good = batches_of(records[:2 * BATCH], BATCH)
+    broken = records[2 * BATCH:3 * BATCH]
+    env = broken[5].envelope
+    broken[5] = type(broken[5])(position=broken[5].position, payload=b"",
+                                envelope=type(env)(**{**{f: getattr(env, f) for f in
+                                                         env.__struct_fields__},
+                                                      "timestamp": "not a time"}))
+    with two_schemas(conn) as (reference, folded):
+        fold_one_by_one(conn, reference, records[:2 * BATCH])
+        with pytest.raises(psycopg.errors.DataError):
+            rebuild.fold_batches(conn, folded, [*good, broken, records[3 * BATCH:4 * BATCH]])
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert rebuild.position_in(conn, folded) == good[-1][-1].position
+        assert compare_schemas(conn, folded, reference) == []
+
