@@ -1,16 +1,19 @@
 """Folds the log into the read-model tables, exactly once per event.
 
 The tracking position is written in the same transaction as the rows it accounts for,
-so a crash at any moment neither skips nor repeats an event.
+so a crash at any moment neither skips nor repeats an event; and only one fold writes
+the read models at a time (``FOLD_LOCK``).
 """
 
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
+from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 from cloud.adapters.eventstore import EVENTS_TABLE, EventStore, Recorded
 from cloud.projections import changes, newborn, setwise
@@ -23,8 +26,9 @@ NAME = "read_models"
 # longer the batch the more of each server's life falls in one and is written once
 # (newborn.py), and the fewer statements per event.
 BATCH = 5000
-# Held by every batch (transaction-scoped) and by ``cloud replay`` while it swaps tables,
-# so the projector never folds into a table that is being moved.
+# Held by the projector while it catches up (a session lock, see catch_up) and by
+# ``cloud replay`` while it swaps tables, so the projector never folds into a table that
+# is being moved, and two projectors never fold at once.
 FOLD_LOCK = 0x636C6F7564  # "cloud"
 
 
@@ -33,24 +37,6 @@ def tracked_position(conn: psycopg.Connection, name: str = NAME) -> int:
     row = conn.execute("SELECT position FROM projection_tracking WHERE name = %s",
                        (name,)).fetchone()
     return row[0] if row else 0
-
-
-def apply(conn: psycopg.Connection, records: list[Recorded], name: str = NAME) -> int:
-    """Fold records in one transaction; returns the new position.
-
-    Records at or before the tracked position are skipped: another projector, or a
-    ``cloud replay`` swap, may have folded them while this batch waited for the lock.
-    The batch's statements go out in pipeline mode (one round trip for most of them, not
-    one each); a fold that reads a result reads it on a cursor of its own.
-    """
-    with conn.transaction(), conn.pipeline(), conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (FOLD_LOCK,))
-        done = tracked_position(conn, name)
-        fold_records(cur, [record for record in records if record.position > done])
-        position = max(records[-1].position, done)
-        cur.execute("INSERT INTO projection_tracking VALUES (%s, %s) ON CONFLICT (name)"
-                    " DO UPDATE SET position = EXCLUDED.position", (name, position))
-    return position
 
 
 def fold_records(cur: psycopg.Cursor, records: list[Recorded],
@@ -82,6 +68,60 @@ def fold_records(cur: psycopg.Cursor, records: list[Recorded],
     cur.execute(setwise.PLANS_RESTORED)
 
 
+def use_schema(conn: psycopg.Connection, schema: str) -> None:
+    """Point unqualified names at ``schema`` until the transaction ends."""
+    conn.execute("SELECT set_config('search_path', %s, true)", (schema,))
+
+
+def fold_stream(conn: psycopg.Connection, batches: Iterable[list[Recorded]], *,
+                schema: str | None = None,
+                progress: Callable[[int], None] | None = None) -> int:
+    """Fold batches of records into the read models (into ``schema``'s if given), which
+    nothing else writes into meanwhile; returns the position reached (0: no batch).
+
+    On a connection in autocommit mode and outside any transaction, each batch is a
+    transaction of its own, committed with its position; otherwise every batch is part
+    of the caller's transaction. Either way nothing waits for the server between
+    batches: the statements of the whole fold go out in one pipeline, and the client
+    works out a batch while the server is still writing the one before it (from the
+    second batch on, the servers that have rows are remembered, not read: see
+    newborn.remembered). If a batch fails, the ones before it stay committed and its
+    own transaction is rolled back.
+    """
+    own = conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
+    servers = sql.SQL("servers") if schema is None else sql.Identifier(schema, "servers")
+    position = 0
+    seen: set[str] | None = None
+    try:
+        with conn.pipeline(), conn.cursor() as cur:
+            for index, records in enumerate(batches):
+                if index == 1:
+                    # A long fold: every server with a row now, read once (this waits
+                    # for the first batch), then remembered. A fold of one batch (the
+                    # live projector's, mostly) asks only about the servers it requests.
+                    seen = {server for (server,) in cur.execute(
+                        sql.SQL("SELECT id::text FROM {}").format(servers))}
+                if own:
+                    cur.execute("BEGIN")
+                if schema is not None:
+                    use_schema(conn, schema)
+                fold_records(cur, records, seen)
+                position = records[-1].position
+                cur.execute(_TRACKED, (NAME, position))
+                if own:
+                    cur.execute("COMMIT")
+                if progress is not None:
+                    progress(position)
+    finally:
+        if own and conn.info.transaction_status != TransactionStatus.IDLE:
+            conn.rollback()
+    return position
+
+
+_TRACKED = ("INSERT INTO projection_tracking VALUES (%s, %s) ON CONFLICT (name)"
+            " DO UPDATE SET position = EXCLUDED.position")
+
+
 def _fold_wave(cur: psycopg.Cursor, wave: list[Recorded],
                fold_of: Callable[[Recorded], SetFold | None]) -> None:
     together: dict[int, tuple[SetFold, list[Folded]]] = {}
@@ -108,15 +148,21 @@ def read_ahead(store: EventStore, after: int, *, until: int | None = None,
             yield records
 
 
-def catch_up(store: EventStore, conn: psycopg.Connection) -> int:
+def catch_up(store: EventStore, conn: psycopg.Connection, *, batch: int = BATCH) -> int:
     """Fold everything in the log now; returns the position reached.
 
-    ``conn`` must be in autocommit mode, so that each batch commits on its own.
+    ``conn`` must be in autocommit mode, so that each batch commits on its own. The
+    fold lock is held for the whole of it (a session lock, not each batch's), so no
+    other projector nor a ``cloud replay`` swap writes the read models meanwhile and
+    the batches can go out without waiting for each other (fold_stream).
     """
-    position = tracked_position(conn)
-    for records in read_ahead(store, position):
-        position = apply(conn, records)
-    return position
+    conn.execute("SELECT pg_advisory_lock(%s)", (FOLD_LOCK,))
+    try:
+        position = tracked_position(conn)
+        return max(position, fold_stream(conn, read_ahead(store, position, batch=batch)))
+    finally:
+        if not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (FOLD_LOCK,))
 
 
 def run(url: str, stop: threading.Event, *, idle_wait: float = 1.0) -> None:

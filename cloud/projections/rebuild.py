@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable
 
 import psycopg
 from psycopg import sql
-from psycopg.pq import TransactionStatus
 
 from cloud.adapters.eventstore import EventStore, Recorded
 from cloud.projections import registry
-from cloud.projections.projector import NAME, fold_records, read_ahead
+from cloud.projections.projector import NAME, fold_stream, read_ahead
+from cloud.projections.projector import use_schema  # noqa: F401 (rebuild's API)
 
 LIVE = "public"
 # Tables the DDL creates that are not folded from the log: the tracking row itself and
@@ -28,11 +28,6 @@ Progress = Callable[[int, int], None]
 # statements and more servers' lives folded in the client (newborn.py), and nobody
 # waits for a commit.
 REPLAY_BATCH = 20000
-
-
-def use_schema(conn: psycopg.Connection, schema: str) -> None:
-    """Point unqualified names at ``schema`` until the transaction ends."""
-    conn.execute("SELECT set_config('search_path', %s, true)", (schema,))
 
 
 def create_schema(conn: psycopg.Connection, schema: str) -> None:
@@ -63,42 +58,8 @@ def fold_batch(conn: psycopg.Connection, schema: str, records: list[Recorded]) -
 
 def fold_batches(conn: psycopg.Connection, schema: str, batches: Iterable[list[Recorded]],
                  *, progress: Callable[[int], None] | None = None) -> int:
-    """Fold batches of records into ``schema``, which nothing else writes into
-    meanwhile; returns the position reached.
-
-    On a connection in autocommit mode and outside any transaction, each batch is a
-    transaction of its own, committed with its position; otherwise every batch is part
-    of the caller's transaction. Either way nothing waits for the server between
-    batches: the statements of the whole fold go out in one pipeline, and the client
-    works out a batch while the server is still writing the one before it (the
-    servers that have rows are remembered rather than read, see newborn.remembered).
-    If a batch fails, the ones before it stay committed and its own transaction is
-    rolled back.
-    """
-    own = conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
-    position = 0
-    try:
-        with conn.pipeline(), conn.cursor() as cur:
-            # Every server with a row already, in canonical form (newborn.remembered).
-            seen = {server for (server,) in cur.execute(
-                sql.SQL("SELECT id::text FROM {}.servers").format(sql.Identifier(schema)))}
-            for records in batches:
-                if own:
-                    cur.execute("BEGIN")
-                use_schema(conn, schema)
-                fold_records(cur, records, seen)
-                position = records[-1].position
-                cur.execute("INSERT INTO projection_tracking VALUES (%s, %s)"
-                            " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
-                            (NAME, position))
-                if own:
-                    cur.execute("COMMIT")
-                if progress is not None:
-                    progress(position)
-    finally:
-        if own and conn.info.transaction_status != TransactionStatus.IDLE:
-            conn.rollback()
-    return position
+    """Fold batches of records into ``schema`` (see projector.fold_stream)."""
+    return fold_stream(conn, batches, schema=schema, progress=progress)
 
 
 def fold_into(store: EventStore, conn: psycopg.Connection, schema: str, *,

@@ -4,18 +4,26 @@ leaves, its statements run one by one and waited for, outside any pipeline.
 
 One log exercising every instance and host fold is folded three times into scratch
 schemas of a real database: one event at a time, each in its own transaction; by
-``rebuild.fold_batch`` (replays); by ``projector.apply`` (the live projector). Every
-read-model table is compared row by row after every batch. (When the folds became
+``rebuild.fold_batch`` (replays, a transaction of its own per batch); by
+``projector.fold_stream`` inside the caller's transaction (as ``cloud replay`` catches
+the live tables up while it swaps). Every read-model table is compared row by row
+after every batch. The live projector's ``catch_up`` is compared too, on a log written
+to the event store. (When the folds became
 set-wise, the rows of this log and of two more seeds were also compared with those the
 earlier one-statement-per-event folds left: equal. When the instance-action step
 statement was split by kind of step, likewise with the old general statement.)
 """
 
 import contextlib
+import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
+from eventsourcing.persistence import StoredEvent
+
+from cloud.adapters.eventstore import EventStore
+from cloud.domain import envelope as wire
 
 from cloud.audit_compare import compare_schemas
 from cloud.projections import changes, instance_actions, newborn, projector, rebuild
@@ -57,12 +65,16 @@ def fold_one_by_one(conn: psycopg.Connection, schema: str, records: list) -> Non
                 changes.folding.reset(token)
 
 
+def batches_of(records: list, batch: int) -> list[list]:
+    return [records[start:start + batch] for start in range(0, len(records), batch)]
+
+
 def fold_live(conn: psycopg.Connection, schema: str, records: list) -> None:
-    """``projector.apply`` batch by batch, pointed at ``schema``."""
-    for start in range(0, len(records), BATCH):
-        with conn.transaction():
-            rebuild.use_schema(conn, schema)
-            projector.apply(conn, records[start:start + BATCH])
+    """``projector.fold_stream`` in the caller's transaction, pointed at ``schema``, in
+    batches shorter than the checkpoints (several per call)."""
+    with conn.transaction():
+        rebuild.use_schema(conn, schema)
+        projector.fold_stream(conn, batches_of(records, 31))
 
 
 def fold_replayed(conn: psycopg.Connection, schema: str, records: list) -> None:
@@ -94,7 +106,7 @@ def test_the_log_covers_every_instance_and_host_fold(records):
     assert wanted <= folded, sorted(wanted - folded)
 
 
-@pytest.mark.parametrize("fold", [fold_live, fold_replayed], ids=["projector", "replay"])
+@pytest.mark.parametrize("fold", [fold_live, fold_replayed], ids=["in-transaction", "replay"])
 def test_batched_folds_leave_the_rows_of_one_by_one_folds(conn, records, fold):
     """Compared after every batch, not only at the end of the log: a read model must be
     right at each commit, and a batch's last wave is where combined events show."""
@@ -114,10 +126,6 @@ def test_the_events_folded_in_the_client_neither_fail_nor_record_a_fallback_step
     for name in newborn.NAMES:
         step = instance_actions.STEPS[name]
         assert step.fallback is None and step.result == instance_actions.SUCCESS, name
-
-
-def batches_of(records: list, batch: int) -> list[list]:
-    return [records[start:start + batch] for start in range(0, len(records), batch)]
 
 
 @pytest.mark.parametrize("batch", [97, 131, 5000])
@@ -187,4 +195,35 @@ def test_a_batch_that_fails_leaves_the_batches_before_it_committed_and_nothing_o
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         assert rebuild.position_in(conn, folded) == good[-1][-1].position
         assert compare_schemas(conn, folded, reference) == []
+
+
+def test_the_live_projector_catching_up_leaves_the_rows_of_one_by_one_folds(database_url):
+    """``projector.catch_up`` from the event store, in batches of 131 (all sent before
+    any is waited for), into the live tables; the log is written to the store first (a
+    redelivered event, which the store refuses, left out)."""
+    store = EventStore(database_url, pool_size=1)
+    stored = set()
+    for record in make_log(plain=True):
+        env = record.envelope
+        if (env.id, env.version) not in stored:
+            stored.add((env.id, env.version))
+            store.recorder.insert_events([StoredEvent(
+                originator_id=uuid.UUID(env.id), originator_version=env.version,
+                topic=env.event, state=wire.encode(env))])
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        reference = rebuild.scratch_name("reference")
+        rebuild.create_schema(conn, reference)
+        fold_one_by_one(conn, reference, store.read(0, 10**6))
+        before = projector.tracked_position(conn)
+        assert projector.catch_up(store, conn, batch=131) == store.head() > before + 131 * 3
+        assert projector.tracked_position(conn) == store.head()
+        assert compare_schemas(conn, rebuild.LIVE, reference) == []
+        assert count(conn, rebuild.LIVE, "servers") > 0
+        # The lock is the session's while it folds, and let go after: another session
+        # can take it while this one is still open (this one could take it again
+        # anyway).
+        with psycopg.connect(database_url, autocommit=True) as other:
+            assert other.execute("SELECT pg_try_advisory_xact_lock(%s)",
+                                 (projector.FOLD_LOCK,)).fetchone()[0]
+    store.close()
 
