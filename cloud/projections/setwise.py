@@ -38,12 +38,16 @@ from cloud.domain.envelope import Envelope
 # per statement: the larger the read models, the slower each batch). While it folds, a
 # transaction joins only by nested loops over the keys' indexes; afterwards it plans as
 # it did before (``cloud audit verify`` compares tables in the same transaction).
-_JOINS = ("enable_hashjoin", "enable_mergejoin")
+# Nor does it compile plans to machine code (``jit``): a statement for enough events
+# passes ``jit_above_cost``, and is compiled again at every execution. One inserting
+# 15,842 servers at once took 704-818 ms so, 373-456 ms without (docs/benchmarks.md,
+# session 8).
+_OFF = ("enable_hashjoin", "enable_mergejoin", "jit")
 KEYED_PLANS = "SELECT " + ", ".join(
     f"set_config('cloud.{name}', current_setting('{name}'), true),"
-    f" set_config('{name}', 'off', true)" for name in _JOINS)
+    f" set_config('{name}', 'off', true)" for name in _OFF)
 PLANS_RESTORED = "SELECT " + ", ".join(
-    f"set_config('{name}', current_setting('cloud.{name}'), true)" for name in _JOINS)
+    f"set_config('{name}', current_setting('cloud.{name}'), true)" for name in _OFF)
 
 
 class Folded(NamedTuple):

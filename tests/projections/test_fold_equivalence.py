@@ -160,17 +160,20 @@ def test_servers_folded_in_the_client_leave_the_rows_of_one_by_one_folds(conn, b
 
 
 def test_folding_leaves_the_transaction_planning_as_before(conn, records):
-    """Folds join by nested loops only (setwise.KEYED_PLANS); whatever the transaction
-    does after them (verify compares tables in it) is planned as usual."""
+    """Folds join by nested loops only, and compile no plans (setwise.KEYED_PLANS);
+    whatever the transaction does after them (verify compares tables in it) is planned
+    as usual."""
     schema = rebuild.scratch_name("plans")
     rebuild.create_schema(conn, schema)
     try:
         with conn.transaction():
             conn.execute("SET LOCAL enable_mergejoin = off")
+            conn.execute("SET LOCAL jit = on")
             rebuild.fold_batch(conn, schema, records[:BATCH])
             shown = conn.execute("SELECT current_setting('enable_hashjoin'),"
-                                 " current_setting('enable_mergejoin')").fetchone()
-        assert shown == ("on", "off")
+                                 " current_setting('enable_mergejoin'),"
+                                 " current_setting('jit')").fetchone()
+        assert shown == ("on", "off", "on")
     finally:
         rebuild.drop_schema(conn, schema)
 
