@@ -4,7 +4,8 @@ while the API keeps serving.
 The fresh tables are built in a new schema (the folds use unqualified names, so
 ``search_path`` sends them there). The swap is one transaction holding the projector's
 fold lock: it brings the live tables and the fresh ones to the same log position, moves
-each live table out to a retired schema and the fresh one into ``public``, and commits.
+each live table out to a retired schema and the fresh one into ``public``, and commits;
+the retired schema is dropped after.
 The API's queries name tables without a schema, so after the commit they read the new
 tables; a query running meanwhile waits a moment on the table lock, nothing fails. The
 tracking position is the same for both sets at the swap, so the projector carries on.
@@ -22,6 +23,7 @@ from cloud.projections import rebuild
 from cloud.projections.projector import FOLD_LOCK
 
 SWAP_ATTEMPTS = 50
+DROP_ATTEMPTS = 10
 
 
 class Meter:
@@ -63,7 +65,8 @@ def chosen_tables(conn: psycopg.Connection, schema: str, names: list[str] | None
     return names or known
 
 
-def swap(store: EventStore, conn: psycopg.Connection, fresh: str, tables: list[str]) -> int:
+def swap(store: EventStore, conn: psycopg.Connection, fresh: str, tables: list[str],
+         *, out: TextIO = sys.stderr) -> int:
     """Bring both sets of tables to one position and move the fresh ones into place.
 
     Locking every table is one statement with a time budget well below the server's
@@ -71,18 +74,27 @@ def swap(store: EventStore, conn: psycopg.Connection, fresh: str, tables: list[s
     waits on a table the swap holds started waiting after the swap's LOCK began, so the
     swap gives up before that reader's deadlock check could run: the swap, never an API
     query, is what gives way when a reader holds one table and waits for another.
+
+    Once the swap has committed it is never tried again, whatever dropping the retired
+    tables meets (see drop_retired).
     """
     for attempt in range(SWAP_ATTEMPTS):
         try:
-            return _swap_once(store, conn, fresh, tables)
+            target, retired = _swap_once(store, conn, fresh, tables)
+            break
         except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled,
                 psycopg.errors.DeadlockDetected):
             time.sleep(0.05 * (attempt + 1))
-    raise SystemExit(f"could not lock the read-model tables in {SWAP_ATTEMPTS} attempts")
+    else:
+        raise SystemExit(f"could not lock the read-model tables in {SWAP_ATTEMPTS} attempts")
+    if not drop_retired(conn, retired):
+        out.write(f"the old tables are left in schema {retired}: readers kept them busy;"
+                  f" drop it later with DROP SCHEMA {retired} CASCADE\n")
+    return target
 
 
 def _swap_once(store: EventStore, conn: psycopg.Connection, fresh: str,
-               tables: list[str]) -> int:
+               tables: list[str]) -> tuple[int, str]:
     retired = rebuild.scratch_name("retired")
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (FOLD_LOCK,))
@@ -101,8 +113,29 @@ def _swap_once(store: EventStore, conn: psycopg.Connection, fresh: str,
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(retired)))
         for table in tables:
             _move(conn, table, fresh=fresh, retired=retired, live=table in live)
-    rebuild.drop_schema(conn, retired)
-    return target
+    return target, retired
+
+
+def drop_retired(conn: psycopg.Connection, retired: str, *,
+                 attempts: int = DROP_ATTEMPTS) -> bool:
+    """Drop the schema the swap moved the old tables into; False if it could not.
+
+    A prepared query that was waiting on an old table when the swap committed holds it
+    once the swap commits, then locks the other old tables its plan names before it
+    finds the plan stale; so it can deadlock with the drop, which must lock them all. So, like the swap's LOCK, the drop waits for each lock less than a
+    deadlock check would, and gives way: it is tried a few times, then left.
+    """
+    budget = lock_budget_ms(conn)
+    for attempt in range(attempts):
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(
+                    sql.Literal(budget)))
+                rebuild.drop_schema(conn, retired)
+            return True
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
+            time.sleep(0.05 * (attempt + 1))
+    return False
 
 
 def lock_budget_ms(conn: psycopg.Connection) -> int:
@@ -141,7 +174,7 @@ def replay(database_url: str, *, tables: list[str] | None = None,
                 meter = Meter(out)
                 rebuild.fold_into(store, conn, fresh, progress=meter)
                 seconds = meter.finish()
-                position = swap(store, conn, fresh, chosen)
+                position = swap(store, conn, fresh, chosen, out=out)
             finally:
                 rebuild.drop_schema(conn, fresh)
     finally:

@@ -6,14 +6,18 @@ import sys
 import threading
 from pathlib import Path
 
+import psycopg
 import pytest
 from litestar.testing import TestClient
+from psycopg import sql
 
 from cloud.adapters.eventstore import EventStore
 from cloud.audit_compare import compare_read_models
 from cloud.http.app import create_app
 from cloud.projections import projector
 from cloud.projections.queries import ReadModels
+from cloud.projections.rebuild import scratch_name
+from cloud.replay import drop_retired
 
 from .history import make_history
 
@@ -83,3 +87,43 @@ def test_replay_of_one_projection_and_unknown_names(client, database_url):
     assert snapshot(client) == before
     result = replay(database_url, "--projection", "nope")
     assert result.returncode != 0 and "unknown projection(s) nope" in result.stderr
+
+
+def retired_schema(conn, tables: int) -> str:
+    name = scratch_name("retired")
+    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    for number in range(tables):
+        conn.execute(sql.SQL("CREATE TABLE {} (id int)").format(
+            sql.Identifier(name, f"t{number}")))
+    return name
+
+
+def schema_exists(conn, name: str) -> bool:
+    return conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s",
+                        (name,)).fetchone()[0] == 1
+
+
+def test_dropping_the_old_tables_gives_way_to_a_reader_still_on_them(database_url):
+    # A query that waited on the live tables during a swap reads the retired ones once it
+    # commits. The drop must neither wait for it for ever nor deadlock with it: while the
+    # reader holds the last table, the drop (which locks them in order) holds others the
+    # reader goes on to read.
+    with psycopg.connect(database_url, autocommit=True) as conn, \
+            psycopg.connect(database_url) as reader:
+        conn.execute("SET statement_timeout = '20s'")  # a drop that waits for ever fails
+        retired = retired_schema(conn, tables=8)
+        reader.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(retired, "t7")))
+        assert drop_retired(conn, retired, attempts=2) is False
+        assert schema_exists(conn, retired)
+
+        outcome = []
+        dropping = threading.Thread(
+            target=lambda: outcome.append(drop_retired(conn, retired, attempts=40)))
+        dropping.start()
+        for number in range(7):
+            reader.execute(sql.SQL("SELECT * FROM {}").format(
+                sql.Identifier(retired, f"t{number}")))
+        reader.commit()
+        dropping.join(timeout=60)
+        assert outcome == [True]
+        assert not schema_exists(conn, retired)
