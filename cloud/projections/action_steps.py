@@ -25,9 +25,9 @@ class Shape(NamedTuple):
 
 # The events of one statement, one row each (every array has one element per event).
 _EVENTS = (
-    "p AS (SELECT * FROM unnest(%(id)b::uuid[], %(version)b::int[], %(request)b::text[],"
-    " %(at)b::timestamptz[], %(agent)b::text[], %(details)b::text[], %(traceback)b::text[],"
-    " %(host)b::text[], %(open_host)b::text[]) AS p(id, version, request, at, agent,"
+    "p AS (SELECT * FROM unnest(%(id)t::uuid[], %(version)t::int[], %(request)t::text[],"
+    " %(at)t::timestamptz[], %(agent)t::text[], %(details)t::text[], %(traceback)t::text[],"
+    " %(host)t::text[], %(open_host)t::text[]) AS p(id, version, request, at, agent,"
     " details, traceback, host, open_host))")
 # The action an event belongs to: the one its request began (named by the fold), else
 # the instance's latest begun before it, its own request's first (an agent's own timeout
