@@ -3,6 +3,7 @@
 life, one event at a time (``FOLDS``) for the rest."""
 
 from collections.abc import Callable
+from operator import itemgetter
 from typing import NamedTuple
 
 import msgspec
@@ -13,7 +14,8 @@ from cloud.domain import states
 from cloud.domain.aggregate import AZ_KEY
 from cloud.domain.envelope import Envelope
 from cloud.projections.changes import position
-from cloud.projections.setwise import Access, Folded, SetFold, one_server, rows, transposed
+from cloud.projections.setwise import Access, Column, Folded, SetFold, one_server, rows
+from cloud.projections.setwise import transposed
 from cloud.projections.setwise import unnest
 
 Fold = Callable[[Cursor, Envelope], None]
@@ -129,11 +131,14 @@ _INSERT = (
     " FROM " + unnest(**SERVER_COLUMNS, zone_host="text") + " ON CONFLICT (id) DO NOTHING")
 
 
+_SERVER_VALUES = itemgetter(*SERVER_COLUMNS)
+
+
 def insert_servers(cur: Cursor, servers: list[tuple[Row, str | None]]) -> None:
     """Insert servers' rows (each with the host its zone comes from, if scheduled); a
     row already there stays as it is."""
-    cur.execute(_INSERT, transposed((*(row[c] for c in SERVER_COLUMNS), zone_host)
-                                    for row, zone_host in servers))
+    cur.execute(_INSERT, [*transposed(_SERVER_VALUES(row) for row, _ in servers),
+                          Column([zone_host for _, zone_host in servers])])
 
 
 def _requested(cur: Cursor, events: list[Folded]) -> None:

@@ -75,7 +75,7 @@ def use_schema(conn: psycopg.Connection, schema: str) -> None:
 
 def fold_stream(conn: psycopg.Connection, batches: Iterable[list[Recorded]], *,
                 schema: str | None = None,
-                progress: Callable[[int], None] | None = None) -> int:
+                progress: Callable[[int], None] | None = None, long: bool = False) -> int:
     """Fold batches of records into the read models (into ``schema``'s if given), which
     nothing else writes into meanwhile; returns the position reached (0: no batch).
 
@@ -87,6 +87,10 @@ def fold_stream(conn: psycopg.Connection, batches: Iterable[list[Recorded]], *,
     second batch on, the servers that have rows are remembered, not read: see
     newborn.remembered). If a batch fails, the ones before it stay committed and its
     own transaction is rolled back.
+
+    ``long``: the caller knows the fold runs to several batches, so the servers that
+    have rows are read before the first (with nothing sent yet, the read waits for no
+    statement); otherwise at the second batch, which waits for the whole first one.
     """
     own = conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
     servers = sql.SQL("servers") if schema is None else sql.Identifier(schema, "servers")
@@ -94,13 +98,15 @@ def fold_stream(conn: psycopg.Connection, batches: Iterable[list[Recorded]], *,
     seen: set[str] | None = None
     try:
         with conn.pipeline(), conn.cursor() as cur:
+            # A long fold: every server with a row now, read once, then remembered. A
+            # fold of one batch (the live projector's, mostly) asks only about the
+            # servers it requests.
+            read_seen = sql.SQL("SELECT id::text FROM {}").format(servers)
+            if long:
+                seen = {server for (server,) in cur.execute(read_seen)}
             for index, records in enumerate(batches):
-                if index == 1:
-                    # A long fold: every server with a row now, read once (this waits
-                    # for the first batch), then remembered. A fold of one batch (the
-                    # live projector's, mostly) asks only about the servers it requests.
-                    seen = {server for (server,) in cur.execute(
-                        sql.SQL("SELECT id::text FROM {}").format(servers))}
+                if index == 1 and seen is None:
+                    seen = {server for (server,) in cur.execute(read_seen)}
                 if own:
                     cur.execute("BEGIN")
                 if schema is not None:
@@ -159,7 +165,8 @@ def catch_up(store: EventStore, conn: psycopg.Connection, *, batch: int = BATCH)
     conn.execute("SELECT pg_advisory_lock(%s)", (FOLD_LOCK,))
     try:
         position = tracked_position(conn)
-        return max(position, fold_stream(conn, read_ahead(store, position, batch=batch)))
+        return max(position, fold_stream(conn, read_ahead(store, position, batch=batch),
+                                         long=store.head() - position > batch))
     finally:
         if not conn.closed:
             conn.execute("SELECT pg_advisory_unlock(%s)", (FOLD_LOCK,))

@@ -57,9 +57,9 @@ def fold_batch(conn: psycopg.Connection, schema: str, records: list[Recorded]) -
 
 
 def fold_batches(conn: psycopg.Connection, schema: str, batches: Iterable[list[Recorded]],
-                 *, progress: Callable[[int], None] | None = None) -> int:
+                 *, progress: Callable[[int], None] | None = None, long: bool = False) -> int:
     """Fold batches of records into ``schema`` (see projector.fold_stream)."""
-    return fold_stream(conn, batches, schema=schema, progress=progress)
+    return fold_stream(conn, batches, schema=schema, progress=progress, long=long)
 
 
 def fold_into(store: EventStore, conn: psycopg.Connection, schema: str, *,
@@ -71,7 +71,8 @@ def fold_into(store: EventStore, conn: psycopg.Connection, schema: str, *,
         return position
     return fold_batches(
         conn, schema, read_ahead(store, position, until=target, batch=REPLAY_BATCH),
-        progress=None if progress is None else lambda reached: progress(reached, target))
+        progress=None if progress is None else lambda reached: progress(reached, target),
+        long=target - position > REPLAY_BATCH)
 
 
 def projected_tables(conn: psycopg.Connection, schema: str) -> list[str]:
