@@ -128,17 +128,18 @@ _INSERT = (
         if c == "availability_zone" else
         "ARRAY(SELECT jsonb_array_elements_text(p.tags))" if c == "tags" else f"p.{c}"
         for c in SERVER_COLUMNS) +
-    " FROM " + unnest(**SERVER_COLUMNS, zone_host="text") + " ON CONFLICT (id) DO NOTHING")
-
-
+    " FROM " + unnest(**SERVER_COLUMNS, zone_host="text"))
 _SERVER_VALUES = itemgetter(*SERVER_COLUMNS)
 
 
-def insert_servers(cur: Cursor, servers: list[tuple[Row, str | None]]) -> None:
+def insert_servers(cur: Cursor, servers: list[tuple[Row, str | None]], *,
+                   new: bool = False) -> None:
     """Insert servers' rows (each with the host its zone comes from, if scheduled); a
-    row already there stays as it is."""
-    cur.execute(_INSERT, [*transposed(_SERVER_VALUES(row) for row, _ in servers),
-                          Column([zone_host for _, zone_host in servers])])
+    row already there stays as it is. ``new``: none of them can have one (newborn.py),
+    so the insert need not look for it (a conflict would fail the batch)."""
+    cur.execute(_INSERT if new else _INSERT + " ON CONFLICT (id) DO NOTHING",
+                [*transposed(_SERVER_VALUES(row) for row, _ in servers),
+                 Column([zone_host for _, zone_host in servers])])
 
 
 def _requested(cur: Cursor, events: list[Folded]) -> None:
