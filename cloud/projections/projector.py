@@ -6,6 +6,7 @@ the read models at a time (``FOLD_LOCK``).
 """
 
 import contextlib
+import gc
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -97,7 +98,7 @@ def fold_stream(conn: psycopg.Connection, batches: Iterable[list[Recorded]], *,
     position = 0
     seen: set[str] | None = None
     try:
-        with conn.pipeline(), conn.cursor() as cur:
+        with _collector_paused(), conn.pipeline(), conn.cursor() as cur:
             # A long fold: every server with a row now, read once, then remembered. A
             # fold of one batch (the live projector's, mostly) asks only about the
             # servers it requests.
@@ -124,6 +125,37 @@ def fold_stream(conn: psycopg.Connection, batches: Iterable[list[Recorded]], *,
     return position
 
 
+class _Collector:
+    """Keeps the cyclic garbage collector off while any fold runs (in any thread).
+
+    A fold makes and drops containers by the million, which reference counting frees:
+    none of them is in a cycle. Yet every so many the collector walks all the objects
+    alive, and its passes took about a sixth of a replay's time in the client
+    (docs/benchmarks.md, session 9). It is switched back on when the last fold ends,
+    if it was on when the first began."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._restore = False
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        with self._lock:
+            if self._running == 0:
+                self._restore = gc.isenabled()
+                gc.disable()
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if self._running == 0 and self._restore:
+                    gc.enable()
+
+
+_collector_paused = _Collector().paused
 _TRACKED = ("INSERT INTO projection_tracking VALUES (%s, %s) ON CONFLICT (name)"
             " DO UPDATE SET position = EXCLUDED.position")
 
