@@ -143,39 +143,53 @@ class _Server:
     def _move_steps(self, env: Envelope, named: str | None) -> None:
         """action_steps.statement(shape) for this event, whose parts all read the rows
         as they were before it. None of NAMES fails or records a fallback step (see
-        ``test_fold_equivalence``), so those parts are not here."""
+        ``test_fold_equivalence``), so those parts are not here. (Loops, not max() with
+        a key: this runs for most events of a replay.)"""
         shape = instance_actions.shape_of(env)
         if shape is None or statement(shape) is None:
             return
         step, version, at = STEPS[env.event], env.version, env.timestamp
         if shape.latest:  # the request's own action first, else the latest begun before
-            begun = [a for a in self.actions if a.started_by < version]
-            if not begun:
+            own, request, mine, latest = env.request_id, None, False, -1
+            for action in self.actions:
+                begun = action.started_by
+                if begun < version:
+                    is_own = action.request_id == own
+                    if is_own > mine or (is_own == mine and begun > latest):
+                        request, mine, latest = action.request_id, is_own, begun
+            if request is None:
                 return
-            request = max(begun, key=lambda a: (a.request_id == env.request_id,
-                                                a.started_by)).request_id
         else:
             request = named
-        touched = set()
+        touched = []
         if shape.finishes:  # the latest unfinished step it ends, its request's first
-            open_ = [s for s in self.steps if s.event in step.finishes
-                     and s.started_by < version
-                     and (s.finished_by is None or s.finished_by == version)]
-            ended = max(open_, key=lambda s: (s.request_id == request, s.started_by),
-                        default=None)
-            if ended is not None:
+            ended, mine, latest = None, False, -1
+            for candidate in self.steps:
+                begun, finished = candidate.started_by, candidate.finished_by
+                if (begun < version and (finished is None or finished == version)
+                        and candidate.event in step.finishes):
+                    is_own = candidate.request_id == request
+                    if is_own > mine or (is_own == mine and begun > latest):
+                        ended, mine, latest = candidate, is_own, begun
+            if ended is None:
+                touched.append(request)
+            else:
                 ended.end(at, step.result, version, env.actor.agent)
-            touched.add(request if ended is None else ended.request_id)
+                touched.append(ended.request_id)
         if shape.opens:
-            if not any(s.started_by == version and s.event == step.opens
-                       for s in self.steps):
+            opens = step.opens
+            for candidate in self.steps:
+                if candidate.started_by == version and candidate.event == opens:
+                    break
+            else:
                 host = getattr(env.data, "host", "")
-                self.steps.append(_Step(request, step.opens, at, host or None, version))
-            touched.add(request)
-        moved = [action for action in self.actions if action.request_id in touched]
-        if moved:  # the actions whose steps moved take the time, if it is later
-            when = _when(at)
-            for action in moved:
+                self.steps.append(_Step(request, opens, at, host or None, version))
+            touched.append(request)
+        when = None  # the actions whose steps moved take the time, if it is later
+        for action in self.actions:
+            if action.request_id in touched:
+                if when is None:
+                    when = _when(at)
                 if when > action.updated_when:
                     action.updated_at, action.updated_when = at, when
 
