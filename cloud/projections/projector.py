@@ -17,7 +17,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from cloud.adapters.eventstore import EVENTS_TABLE, EventStore, Recorded
-from cloud.projections import changes, newborn, setwise
+from cloud.projections import changes, host_usage, newborn, setwise
 from cloud.projections.registry import FOLDS, NEWBORN, SETWISE
 from cloud.projections.setwise import Folded, SetFold
 
@@ -41,7 +41,7 @@ def tracked_position(conn: psycopg.Connection, name: str = NAME) -> int:
 
 
 def fold_records(cur: psycopg.Cursor, records: list[Recorded],
-                 seen: set[str] | None = None) -> None:
+                 seen: set[str] | None = None, claimed: set[str] | None = None) -> None:
     """Fold records as folding them in order one by one would: in runs of events with
     set-wise folds, each cut into waves of events that commute, each wave with one
     statement per set-wise fold (see setwise.py), the servers requested in the run
@@ -50,7 +50,8 @@ def fold_records(cur: psycopg.Cursor, records: list[Recorded],
 
     ``seen``: the servers that may have rows, kept by a caller that alone folds into
     these tables (newborn.remembered); without it they are read from the database,
-    which waits for every statement sent before."""
+    which waits for every statement sent before. ``claimed``: likewise, the instances
+    that may have claims (host_usage.Passing); without it every claim is folded."""
     token = changes.folding.set(None)
     known = newborn.known(cur, records) if seen is None else newborn.remembered(records, seen)
     cur.execute(setwise.KEYED_PLANS)
@@ -58,8 +59,14 @@ def fold_records(cur: psycopg.Cursor, records: list[Recorded],
         for run, alone in setwise.segments(records, SETWISE.__contains__,
                                            FOLDS.__contains__):
             newborns = newborn.Newborns(run, SETWISE, NEWBORN, known)
-            for wave in setwise.waves(run, newborns.fold_of):
-                _fold_wave(cur, wave, newborns.fold_of)
+            passing = host_usage.Passing(run, claimed)
+            fold_of = passing.fold_of(newborns.fold_of)
+            touching = host_usage.touching_only.set(passing.releases)
+            try:
+                for wave in setwise.waves(run, fold_of):
+                    _fold_wave(cur, wave, fold_of)
+            finally:
+                host_usage.touching_only.reset(touching)
             newborns.write(cur)
             if alone is not None:
                 changes.folding.set(alone.position)
@@ -85,34 +92,33 @@ def fold_stream(conn: psycopg.Connection, batches: Iterable[list[Recorded]], *,
     of the caller's transaction. Either way nothing waits for the server between
     batches: the statements of the whole fold go out in one pipeline, and the client
     works out a batch while the server is still writing the one before it (from the
-    second batch on, the servers that have rows are remembered, not read: see
-    newborn.remembered). If a batch fails, the ones before it stay committed and its
-    own transaction is rolled back.
+    second batch on, the servers that have rows and the instances that have claims are
+    remembered, not read: see newborn.remembered and host_usage.Passing). If a batch
+    fails, the ones before it stay committed and its own transaction is rolled back.
 
-    ``long``: the caller knows the fold runs to several batches, so the servers that
-    have rows are read before the first (with nothing sent yet, the read waits for no
-    statement); otherwise at the second batch, which waits for the whole first one.
+    ``long``: the caller knows the fold runs to several batches, so what is remembered
+    is read before the first (with nothing sent yet, the read waits for no statement);
+    otherwise at the second batch, which waits for the whole first one.
     """
     own = conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
-    servers = sql.SQL("servers") if schema is None else sql.Identifier(schema, "servers")
     position = 0
     seen: set[str] | None = None
+    claimed: set[str] | None = None
     try:
         with _collector_paused(), conn.pipeline(), conn.cursor() as cur:
-            # A long fold: every server with a row now, read once, then remembered. A
-            # fold of one batch (the live projector's, mostly) asks only about the
-            # servers it requests.
-            read_seen = sql.SQL("SELECT id::text FROM {}").format(servers)
+            # A long fold: every server with a row and instance with a claim now, read
+            # once, then remembered. A fold of one batch (the live projector's, mostly)
+            # asks only about the servers it requests, and folds every claim.
             if long:
-                seen = {server for (server,) in cur.execute(read_seen)}
+                seen, claimed = _remembered(cur, schema)
             for index, records in enumerate(batches):
                 if index == 1 and seen is None:
-                    seen = {server for (server,) in cur.execute(read_seen)}
+                    seen, claimed = _remembered(cur, schema)
                 if own:
                     cur.execute("BEGIN")
                 if schema is not None:
                     use_schema(conn, schema)
-                fold_records(cur, records, seen)
+                fold_records(cur, records, seen, claimed)
                 position = records[-1].position
                 cur.execute(_TRACKED, (NAME, position))
                 if own:
@@ -123,6 +129,17 @@ def fold_stream(conn: psycopg.Connection, batches: Iterable[list[Recorded]], *,
         if own and conn.info.transaction_status != TransactionStatus.IDLE:
             conn.rollback()
     return position
+
+
+def _remembered(cur: psycopg.Cursor, schema: str | None) -> tuple[set[str], set[str]]:
+    """The servers with rows and the instances with claims, now (see fold_stream)."""
+    def table(name: str) -> sql.Composable:
+        return sql.Identifier(name) if schema is None else sql.Identifier(schema, name)
+    servers = {server for (server,) in cur.execute(
+        sql.SQL("SELECT id::text FROM {}").format(table("servers")))}
+    claimed = {instance for (instance,) in cur.execute(
+        sql.SQL("SELECT DISTINCT instance_id::text FROM {}").format(table("host_claims")))}
+    return servers, claimed
 
 
 class _Collector:

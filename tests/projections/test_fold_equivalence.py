@@ -24,11 +24,13 @@ from eventsourcing.persistence import StoredEvent
 
 from cloud.adapters.eventstore import EventStore
 from cloud.domain import envelope as wire
-
+from cloud.domain import events as ev
+from cloud.domain.ids import host_stream
 from cloud.audit_compare import compare_schemas
-from cloud.projections import changes, instance_actions, newborn, projector, rebuild
-from cloud.projections import registry, setwise
+from cloud.projections import changes, host_usage, instance_actions, newborn, projector
+from cloud.projections import rebuild, registry, setwise
 
+from . import fold_log
 from .fold_log import make_log
 
 BATCH = 97  # not a divisor of anything in the log: lifecycles straddle batches
@@ -163,6 +165,13 @@ def test_servers_folded_in_the_client_leave_the_rows_of_one_by_one_folds(conn, b
             servers = newborn.Newborns(run, registry.SETWISE, registry.NEWBORN, known).servers
             in_client += sum(1 for r in run if r.envelope.id in servers)
     assert in_client > len(records) // (4 if batch < len(records) else 2)
+    claimed: set[str] = set()
+    passing = sum(len(host_usage.Passing(run, claimed).claims)
+                  for part in batches_of(records, batch)
+                  for run, _ in setwise.segments(part, registry.SETWISE.__contains__,
+                                                 registry.FOLDS.__contains__))
+    releases = sum(1 for r in records if r.envelope.event == "ResourcesReleased")
+    assert passing > (0 if batch < len(records) else releases // 2)  # host_usage.Passing
     with two_schemas(conn) as (reference, folded):
         fold_one_by_one(conn, reference, records)
         if long:  # the second of two folds, after a request the log holds again
@@ -249,3 +258,47 @@ def test_the_live_projector_catching_up_leaves_the_rows_of_one_by_one_folds(data
                                  (projector.FOLD_LOCK,)).fetchone()[0]
     store.close()
 
+
+
+def claimed_again_then_released() -> list:
+    """An instance claimed on a host, then, while that claim stands, claimed there again
+    (a claim replaces the one before it) and released; and one claimed and released
+    with nothing before it."""
+    log = fold_log.Log()
+    host = fold_log.HOSTS[0]
+    stream = str(host_stream(host))
+    log.add(stream, ev.HostRegistered(host=host, hypervisor_type="QEMU",
+                                      hypervisor_hostname=host, vcpus=64, memory_mb=65536,
+                                      disk_gb=1000))
+    again, once = str(uuid.UUID(int=1)), str(uuid.UUID(int=2))
+    log.add(stream, ev.ResourcesClaimed(host=host, instance_id=again, vcpus=2,
+                                        memory_mb=2048, disk_gb=20))
+    log.add(stream, ev.ResourcesClaimed(host=host, instance_id=again, vcpus=4,
+                                        memory_mb=4096, disk_gb=40))
+    log.add(stream, ev.ResourcesClaimed(host=host, instance_id=once, vcpus=1,
+                                        memory_mb=512, disk_gb=1))
+    log.add(stream, ev.ResourcesReleased(host=host, instance_id=again))
+    log.add(stream, ev.ResourcesReleased(host=host, instance_id=once))
+    return log.records()
+
+
+@pytest.mark.parametrize("long", [False, True])
+def test_only_claims_with_nothing_before_them_pass(conn, long):
+    """A claim and its release in one run change nothing but the host's time, unless
+    the instance had a claim before (remembered across batches, or read when the fold
+    begins): then the release takes that one away too."""
+    records = claimed_again_then_released()
+    first, rest = records[:2], records[2:]
+    with two_schemas(conn) as (reference, folded):
+        fold_one_by_one(conn, reference, records)
+        if long:  # the standing claim is in the tables when the fold begins
+            rebuild.fold_batches(conn, folded, [first])
+            assert rebuild.fold_batches(conn, folded, [rest], long=True) \
+                == records[-1].position
+        else:  # ...or was folded in the batch before
+            assert rebuild.fold_batches(conn, folded, [first, rest]) == records[-1].position
+        assert compare_schemas(conn, folded, reference) == []
+        used = conn.execute(f'SELECT vcpus_used, running_vms FROM "{folded}".hosts')
+        assert used.fetchone() == (0, 0)
+    assert host_usage.Passing(rest, set()).claims == {3, 4}
+    assert host_usage.Passing(rest, {str(uuid.UUID(int=1))}).claims == {4}
