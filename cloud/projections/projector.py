@@ -25,8 +25,11 @@ log = logging.getLogger(__name__)
 NAME = "read_models"
 # Events per transaction at most (live, a batch holds what is new). Catching up, the
 # longer the batch the more of each server's life falls in one and is written once
-# (newborn.py), and the fewer statements per event.
+# (newborn.py), the more claims come and go within one (host_usage.Passing), and the
+# fewer statements per event: so a projector further behind than one such batch (just
+# started on a long log, or back after an outage) folds batches as long as a replay's.
 BATCH = 5000
+BEHIND_BATCH = 20000
 # Held by the projector while it catches up (a session lock, see catch_up) and by
 # ``cloud replay`` while it swaps tables, so the projector never folds into a table that
 # is being moved, and two projectors never fold at once.
@@ -203,19 +206,23 @@ def read_ahead(store: EventStore, after: int, *, until: int | None = None,
             yield records
 
 
-def catch_up(store: EventStore, conn: psycopg.Connection, *, batch: int = BATCH) -> int:
+def catch_up(store: EventStore, conn: psycopg.Connection, *, batch: int | None = None) -> int:
     """Fold everything in the log now; returns the position reached.
 
     ``conn`` must be in autocommit mode, so that each batch commits on its own. The
     fold lock is held for the whole of it (a session lock, not each batch's), so no
     other projector nor a ``cloud replay`` swap writes the read models meanwhile and
-    the batches can go out without waiting for each other (fold_stream).
+    the batches can go out without waiting for each other (fold_stream). ``batch``:
+    events per batch; by default BATCH, or BEHIND_BATCH if the log is further ahead.
     """
     conn.execute("SELECT pg_advisory_lock(%s)", (FOLD_LOCK,))
     try:
         position = tracked_position(conn)
+        behind = store.head() - position
+        if batch is None:
+            batch = BEHIND_BATCH if behind > BATCH else BATCH
         return max(position, fold_stream(conn, read_ahead(store, position, batch=batch),
-                                         long=store.head() - position > batch))
+                                         long=behind > batch))
     finally:
         if not conn.closed:
             conn.execute("SELECT pg_advisory_unlock(%s)", (FOLD_LOCK,))
