@@ -160,6 +160,9 @@ def _lifecycle(log: Log, n: int, rng: random.Random, plain: bool) -> Iterator[No
         return  # stays
     log.add(sid, ev.InstanceDeleteRequested(host=host), USER)
     yield
+    if n % 10 == 7:  # asked again before it is gone: two terminate steps open
+        log.add(sid, ev.InstanceDeleteRequested(host=host), USER)
+        yield
     log.add(sid, ev.InstanceDeleted(host=host), request=None)
     if host is not None:
         log.add(str(host_stream(host)), ev.ResourcesReleased(host=host, instance_id=sid))

@@ -141,18 +141,18 @@ def redelivered_request(records: list) -> int:
     raise AssertionError("no request appended twice")
 
 
-@pytest.mark.parametrize(("batch", "long"), [(97, False), (131, False), (131, True),
+@pytest.mark.parametrize(("batch", "long"), [(97, False), (142, False), (142, True),
                                              (5000, False)])
 def test_servers_folded_in_the_client_leave_the_rows_of_one_by_one_folds(conn, batch, long):
     """A log of boots and deletes only, as most of a busy cloud's is: runs of set-wise
     events long enough that most servers are folded in the client (newborn.py), each
     row written once, in batches that cut lifecycles (97), that put a request appended
-    twice in two batches (131: the servers with rows are remembered across batches,
+    twice in two batches (142: the servers with rows are remembered across batches,
     not read), and in one batch (5000); all of them in one call of fold_batches, as a
     replay folds them. A fold known to be long reads the servers with rows before its
     first batch, any other at its second."""
     records = make_log(plain=True)
-    if batch == 131:
+    if batch == 142:
         requested = [{r.envelope.id for r in part if r.envelope.event == "InstanceRequested"}
                      for part in batches_of(records, batch)]
         assert any(a & b for a, b in zip(requested, requested[1:]))
