@@ -122,8 +122,9 @@ def drop_retired(conn: psycopg.Connection, retired: str, *,
 
     A prepared query that was waiting on an old table when the swap committed holds it
     once the swap commits, then locks the other old tables its plan names before it
-    finds the plan stale; so it can deadlock with the drop, which must lock them all. So, like the swap's LOCK, the drop waits for each lock less than a
-    deadlock check would, and gives way: it is tried a few times, then left.
+    finds the plan stale; so it can deadlock with the drop, which must lock them all.
+    So, like the swap's LOCK, the drop waits for each lock less than a deadlock check
+    would, and gives way: it is tried a few times, then left.
     """
     budget = lock_budget_ms(conn)
     for attempt in range(attempts):

@@ -15,8 +15,7 @@ from cloud.domain.aggregate import AZ_KEY
 from cloud.domain.envelope import Envelope
 from cloud.projections.changes import position
 from cloud.projections.setwise import Access, Column, Folded, SetFold, one_server, rows
-from cloud.projections.setwise import transposed
-from cloud.projections.setwise import unnest
+from cloud.projections.setwise import transposed, unnest
 
 Fold = Callable[[Cursor, Envelope], None]
 _json = msgspec.json.encode
@@ -129,6 +128,7 @@ _INSERT = (
         "ARRAY(SELECT jsonb_array_elements_text(p.tags))" if c == "tags" else f"p.{c}"
         for c in SERVER_COLUMNS) +
     " FROM " + unnest(**SERVER_COLUMNS, zone_host="text"))
+_INSERT_UNLESS_THERE = _INSERT + " ON CONFLICT (id) DO NOTHING"
 _SERVER_VALUES = itemgetter(*SERVER_COLUMNS)
 
 
@@ -137,7 +137,7 @@ def insert_servers(cur: Cursor, servers: list[tuple[Row, str | None]], *,
     """Insert servers' rows (each with the host its zone comes from, if scheduled); a
     row already there stays as it is. ``new``: none of them can have one (newborn.py),
     so the insert need not look for it (a conflict would fail the batch)."""
-    cur.execute(_INSERT if new else _INSERT + " ON CONFLICT (id) DO NOTHING",
+    cur.execute(_INSERT if new else _INSERT_UNLESS_THERE,
                 [*transposed(_SERVER_VALUES(row) for row, _ in servers),
                  Column([zone_host for _, zone_host in servers])])
 

@@ -20,9 +20,9 @@ from collections.abc import Callable
 
 from psycopg import Cursor
 
+from cloud.adapters.eventstore import Recorded
 from cloud.domain import events as ev
 from cloud.domain.envelope import Envelope
-from cloud.adapters.eventstore import Recorded
 from cloud.projections.setwise import Access, Folded, SetFold, transposed, unnest
 
 _USAGE = (

@@ -15,8 +15,7 @@ from psycopg import sql
 
 from cloud.adapters.eventstore import EventStore, Recorded
 from cloud.projections import registry
-from cloud.projections.projector import NAME, fold_stream, read_ahead
-from cloud.projections.projector import use_schema  # noqa: F401 (rebuild's API)
+from cloud.projections.projector import NAME, fold_stream, read_ahead, use_schema
 
 LIVE = "public"
 # Tables the DDL creates that are not folded from the log: the tracking row itself and
