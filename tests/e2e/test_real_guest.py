@@ -116,7 +116,7 @@ def _service_account(database_url: str, password: str) -> None:
     """What an operator does once: a ``service`` project and the agent's admin user."""
     env = {**os.environ, "CLOUD_DATABASE_URL": database_url}
     for args in (["project", "create", "service"],
-                 ["user", "create", "nova", "--password", password, "--project", "service",
+                 ["user", "create", "nova", f"--password={password}", "--project", "service",
                   "--role", "admin"]):
         subprocess.run([sys.executable, "-m", "cloud.cli", "manage", *args], env=env,
                        check=True, cwd=REPO, capture_output=True, timeout=60)

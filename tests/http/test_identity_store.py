@@ -53,9 +53,12 @@ def test_cloud_manage_identity_commands(database_url, store, capsys):
            "--role", "member")
     manage("role", "grant", "reader", "--user", "carol", "--project", "ops")
     assert "password changed" in manage("user", "password", "carol", "--password", "two")
+    # A generated password may begin with a dash: the --option=value form takes it.
+    assert "password changed" in manage("user", "password", "carol", "--password=-dash")
     user_id = owner_of(store, "user", "carol")
     user, _ = identity.load_user(store, user_id)
     assert {role for _, role in user.grants} == {ids.role_id("member"), ids.role_id("reader")}
     with identity_pool(database_url) as pool:
-        assert Credentials(pool).verify(user_id, "two")
+        assert Credentials(pool).verify(user_id, "-dash")
+        assert not Credentials(pool).verify(user_id, "two")
         assert not Credentials(pool).verify(user_id, "one")
