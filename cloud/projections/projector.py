@@ -66,8 +66,8 @@ def fold_records(cur: psycopg.Cursor, records: list[Recorded],
             fold_of = passing.fold_of(newborns.fold_of)
             touching = host_usage.touching_only.set(passing.releases)
             try:
-                for wave in setwise.waves(run, fold_of):
-                    _fold_wave(cur, wave, fold_of)
+                for wave in setwise.planned_waves(run, fold_of):
+                    _fold_wave(cur, wave)
             finally:
                 host_usage.touching_only.reset(touching)
             newborns.write(cur)
@@ -180,12 +180,10 @@ _TRACKED = ("INSERT INTO projection_tracking VALUES (%s, %s) ON CONFLICT (name)"
             " DO UPDATE SET position = EXCLUDED.position")
 
 
-def _fold_wave(cur: psycopg.Cursor, wave: list[Recorded],
-               fold_of: Callable[[Recorded], SetFold | None]) -> None:
+def _fold_wave(cur: psycopg.Cursor, wave: list[tuple[Recorded, SetFold]]) -> None:
     together: dict[int, tuple[SetFold, list[Folded]]] = {}
-    for record in wave:
-        fold = fold_of(record)
-        together.setdefault(id(fold), (fold, []))[1].append(  # type: ignore[arg-type]
+    for record, fold in wave:
+        together.setdefault(id(fold), (fold, []))[1].append(
             Folded(record.position, record.envelope))
     for fold, events in together.values():
         fold.run(cur, events)

@@ -75,11 +75,14 @@ class SetFold(NamedTuple):
 
     ``run`` gets events that commute with each other (see ``waves``), in log order;
     ``touches`` says which rows one event's fold reads or writes. Accesses sharing a tag
-    must all come from one SetFold, since it is what combines them.
+    must all come from one SetFold, since it is what combines them. ``needs``, if
+    given, says whether an event needs this fold at all (one it does not need, ``run``
+    would pass over): such an event can be left out of the waves.
     """
 
     run: Callable[[Cursor, list[Folded]], None]
     touches: Callable[[Envelope], Iterable[Access]]
+    needs: Callable[[Envelope], bool] | None = None
 
 
 def chained(folds: list[SetFold]) -> SetFold:
@@ -93,7 +96,11 @@ def chained(folds: list[SetFold]) -> SetFold:
 
     def touches(env: Envelope) -> list[Access]:
         return [access for fold in folds for access in fold.touches(env)]
-    return SetFold(run, touches)
+    needs = [fold.needs for fold in folds]
+    if None in needs:
+        return SetFold(run, touches)
+    return SetFold(run, touches,
+                   lambda env: any(needed(env) for needed in needs))  # type: ignore[misc]
 
 
 def segments(records: list[Recorded], setwise: Callable[[str], bool],
@@ -119,7 +126,14 @@ def waves(records: list[Recorded],
     events commute with one another, and folding the waves in turn, each event with the
     set-wise fold ``fold_of`` gives it, leaves what folding the records one by one
     leaves. An event ``fold_of`` gives no fold is left out."""
-    planned: list[list[Recorded]] = []
+    for wave in planned_waves(records, fold_of):
+        yield [record for record, _ in wave]
+
+
+def planned_waves(records: list[Recorded], fold_of: Callable[[Recorded], SetFold | None]
+                  ) -> list[list[tuple[Recorded, SetFold]]]:
+    """``waves``, each event with its fold (asked of ``fold_of`` once per event)."""
+    planned: list[list[tuple[Recorded, SetFold]]] = []
     # key -> tag -> the highest wave holding an access to it with that tag
     seen: dict[tuple, dict[str | None, int]] = {}
     for record in records:
@@ -133,11 +147,11 @@ def waves(records: list[Recorded],
                 level = max(level, at if tag is not None and other == tag else at + 1)
         if level == len(planned):
             planned.append([])
-        planned[level].append(record)
+        planned[level].append((record, fold))
         for key, tag in accesses:
             tags = seen.setdefault(key, {})
             tags[tag] = max(tags.get(tag, level), level)
-    yield from planned
+    return planned
 
 
 def one_server(env: Envelope) -> list[Access]:
