@@ -11,8 +11,12 @@ A claim that comes and goes within one run of set-wise events (``Passing``: an i
 with no claim anywhere before, claimed then released of the same kind on one host, and
 nothing else of it on that host in the run) changes no row of ``host_claims`` and no
 sum: only its host's ``updated_at`` and ``changed_at``, as of the release. Its claim is
-not folded at all and its release only touches its host. Most claims of a replayed
-churning cloud are such (docs/benchmarks.md, session 9).
+not folded at all and its release only touches its host; and of the releases of such
+claims on one host in the run, only the last in the log does that much. (Each usage
+event of a host lands in the same wave as the ones before it on that host or a later
+one, and sets the host's time to its own: what the host is left with is the time of
+its last, which a touch no later than another passing release's cannot be.) Most
+claims of a replayed churning cloud are such (docs/benchmarks.md, sessions 9 and 10).
 """
 
 import contextvars
@@ -110,6 +114,7 @@ class Passing:
     def __init__(self, run: list[Recorded], claimed: set[str] | None) -> None:
         self.claims: set[int] = set()
         self.releases: frozenset[int] = frozenset()
+        self.quiet: set[int] = set()
         if claimed is None:
             return
         lives: dict[tuple[str, str], list[Recorded]] = {}
@@ -118,23 +123,31 @@ class Passing:
                 e = record.envelope.data
                 lives.setdefault((e.host, e.instance_id.lower()),  # type: ignore[attr-defined]
                                  []).append(record)
-        releases = []
-        for (_, instance), records in lives.items():
+        # host -> the position of its last release of a passing claim in the run
+        last: dict[str, int] = {}
+        for (host, instance), records in lives.items():
             if (len(records) == 2 and instance not in claimed
                     and records[0].envelope.event == CLAIMED
                     and records[1].envelope.event == RELEASED
                     and records[0].envelope.data.kind  # type: ignore[attr-defined]
                     == records[1].envelope.data.kind):  # type: ignore[attr-defined]
                 self.claims.add(records[0].position)
-                releases.append(records[1].position)
-        self.releases = frozenset(releases)
+                release = records[1].position
+                if release > last.get(host, 0):
+                    if host in last:
+                        self.quiet.add(last[host])
+                    last[host] = release
+                else:
+                    self.quiet.add(release)
+        self.releases = frozenset(last.values())
         claimed.update(instance for (_, instance), records in lives.items()
                        if any(r.envelope.event == CLAIMED for r in records))
 
     def fold_of(self, fold_of: Callable[[Recorded], SetFold | None]
                 ) -> Callable[[Recorded], SetFold | None]:
-        """``fold_of`` for the run, but no fold for a passing claim."""
+        """``fold_of`` for the run, but no fold for a passing claim, nor for a release
+        of one whose host a later such release touches."""
         if not self.claims:
             return fold_of
-        claims = self.claims
-        return lambda record: None if record.position in claims else fold_of(record)
+        skipped = self.claims | self.quiet
+        return lambda record: None if record.position in skipped else fold_of(record)

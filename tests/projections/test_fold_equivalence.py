@@ -302,3 +302,51 @@ def test_only_claims_with_nothing_before_them_pass(conn, long):
         assert used.fetchone() == (0, 0)
     assert host_usage.Passing(rest, set()).claims == {3, 4}
     assert host_usage.Passing(rest, {str(uuid.UUID(int=1))}).claims == {4}
+
+
+def passing_on_two_hosts() -> list:
+    """Claims that come and go on two hosts, between claims that stay: on the first the
+    last usage event is a release of a passing claim, on the second a claim that stays."""
+    log = fold_log.Log()
+    hosts = fold_log.HOSTS[:2]
+    streams = [str(host_stream(host)) for host in hosts]
+    for host, stream in zip(hosts, streams):
+        log.add(stream, ev.HostRegistered(host=host, hypervisor_type="QEMU",
+                                          hypervisor_hostname=host, vcpus=64,
+                                          memory_mb=65536, disk_gb=1000))
+    instance = iter(str(uuid.UUID(int=n)) for n in range(1, 100))
+    first, second, stays = next(instance), next(instance), next(instance)
+    a, b = (hosts[0], streams[0]), (hosts[1], streams[1])
+
+    def claim(at: tuple[str, str], who: str) -> None:
+        log.add(at[1], ev.ResourcesClaimed(host=at[0], instance_id=who, vcpus=1,
+                                           memory_mb=512, disk_gb=1))
+
+    def release(at: tuple[str, str], who: str) -> None:
+        log.add(at[1], ev.ResourcesReleased(host=at[0], instance_id=who))
+    claim(a, first), claim(a, second), release(a, first), claim(a, stays)
+    release(a, second)
+    one, two, three = next(instance), next(instance), next(instance)
+    claim(b, one), release(b, one), claim(b, two), release(b, two), claim(b, three)
+    return log.records()
+
+
+def test_of_a_hosts_passing_releases_only_the_last_touches_it(conn):
+    """Their host's time is that of its last usage event either way; the earlier
+    releases of passing claims are not folded at all."""
+    records = passing_on_two_hosts()
+    passing = host_usage.Passing(records, set())
+    position = {(r.envelope.event, r.envelope.data.instance_id): r.position
+                for r in records if r.envelope.event != "HostRegistered"}
+    released = [position["ResourcesReleased", str(uuid.UUID(int=n))] for n in (1, 2, 4, 5)]
+    assert passing.quiet == {released[0], released[2]}
+    assert passing.releases == {released[1], released[3]}
+    with two_schemas(conn) as (reference, folded):
+        fold_one_by_one(conn, reference, records)
+        rebuild.fold_batches(conn, folded, [records[:2], records[2:]])
+        assert compare_schemas(conn, folded, reference) == []
+        hosts = conn.execute(f'SELECT name, updated_at, running_vms FROM "{folded}".hosts'
+                             " ORDER BY name").fetchall()
+    stamps = [records[released[1] - 1].envelope.timestamp, records[-1].envelope.timestamp]
+    assert [(name, at.isoformat(), vms) for name, at, vms in hosts] == [
+        (host, stamp, 1) for host, stamp in zip(fold_log.HOSTS[:2], stamps)]
