@@ -157,8 +157,13 @@ def server_group_deleted(cur: Cursor, env: Envelope) -> None:
 # --- what servers asked of the scheduler, and the zone they got ------------------------
 
 
+def _hinted(env: Envelope) -> bool:
+    """Whether a request asked the scheduler anything (else _hints has nothing to do)."""
+    return bool(env.data.scheduler_hints)  # type: ignore[attr-defined]
+
+
 def _hints(cur: Cursor, events: list[Folded]) -> None:
-    asked = [f for f in events if f.env.data.scheduler_hints]  # type: ignore[attr-defined]
+    asked = [f for f in events if _hinted(f.env)]
     if asked:
         cur.execute("INSERT INTO server_scheduler_hints SELECT * FROM "
                     + unnest(id="uuid", hints="jsonb") + " ON CONFLICT DO NOTHING",
@@ -178,7 +183,7 @@ def _zone(cur: Cursor, events: list[Folded]) -> None:
 
 # Both fold many events at a time (see setwise.py).
 zone = SetFold(_zone, one_server)
-SETWISE: dict[str, SetFold] = {"InstanceRequested": SetFold(_hints, one_server),
+SETWISE: dict[str, SetFold] = {"InstanceRequested": SetFold(_hints, one_server, _hinted),
                                "InstanceScheduled": zone}
 
 

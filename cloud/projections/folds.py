@@ -34,7 +34,7 @@ SERVER_COLUMNS = {
     "availability_zone": "text", "key_name": "text", "created_at": "timestamptz",
     "request_id": "text", "hostname": "text", "reservation_id": "text",
     "user_data": "text", "description": "text", "trusted_image_certificates": "jsonb",
-    "tags": "jsonb", "access_ipv4": "text", "access_ipv6": "text", "launch_index": "int",
+    "tags": "text[]", "access_ipv4": "text", "access_ipv6": "text", "launch_index": "int",
     "vm_state": "text", "task_state": "text", "power_state": "int", "host": "text",
     "node": "text", "launched_at": "timestamptz", "terminated_at": "timestamptz",
     "updated_at": "timestamptz", "version": "int",
@@ -44,7 +44,7 @@ Row = dict[str, object]
 
 def requested_row(env: Envelope) -> Row:
     """A new server's row (every column of SERVER_COLUMNS), from its request; the
-    jsonb columns hold JSON text."""
+    jsonb columns hold JSON text, ``tags`` a text[] literal."""
     e: ev.InstanceRequested = env.data  # type: ignore[assignment]
     certificates = e.trusted_image_certificates
     return {
@@ -56,12 +56,20 @@ def requested_row(env: Envelope) -> Row:
         "user_data": e.user_data, "description": e.description,
         "trusted_image_certificates":
             None if certificates is None else _json(certificates).decode(),
-        "tags": _json(sorted(set(e.tags))).decode(), "access_ipv4": e.access_ipv4 or "",
+        "tags": text_array(sorted(set(e.tags))), "access_ipv4": e.access_ipv4 or "",
         "access_ipv6": e.access_ipv6 or "", "launch_index": e.launch_index,
         "vm_state": states.BUILDING, "task_state": states.SCHEDULING, "power_state": 0,
         "host": None, "node": None, "launched_at": None, "terminated_at": None,
         "updated_at": env.timestamp, "version": env.version,
     }
+
+
+def text_array(values: list[str]) -> str:
+    """A text[] literal: each element quoted, its quotes and backslashes escaped."""
+    if not values:
+        return "{}"
+    quoted = (value.replace("\\", "\\\\").replace('"', '\\"') for value in values)
+    return '{"' + '","'.join(quoted) + '"}'
 
 
 class ServerChange(NamedTuple):
@@ -87,9 +95,9 @@ SERVER_CHANGES: dict[str, ServerChange] = {
 }
 
 
-def changed(row: Row, env: Envelope) -> None:
-    """Apply one event of SERVER_CHANGES to a server's row held in the client."""
-    change = SERVER_CHANGES[env.event]
+def changed(row: Row, change: ServerChange, env: Envelope) -> None:
+    """Apply one event of SERVER_CHANGES (``change``, its entry there) to a server's
+    row held in the client."""
     row.update(zip(change.columns, change.values(env)))
     row["updated_at"], row["version"] = env.timestamp, env.version
 
@@ -117,19 +125,40 @@ def zone_of(host: str) -> str:
             f" WHERE h.host = {host} ORDER BY m.value LIMIT 1)")
 
 
-# Every column of SERVER_COLUMNS; tags come as a JSON array (an ``unnest`` of text[]
-# arrays would flatten them); the zone is the one its host is in at this point of the
-# log, if it was scheduled (``zone_host``), else the one asked for.
-_INSERT = (
-    f"INSERT INTO servers ({', '.join(SERVER_COLUMNS)})"
-    " SELECT " + ", ".join(
-        f"coalesce({zone_of('p.zone_host')}, p.availability_zone)"
-        if c == "availability_zone" else
-        "ARRAY(SELECT jsonb_array_elements_text(p.tags))" if c == "tags" else f"p.{c}"
-        for c in SERVER_COLUMNS) +
-    " FROM " + unnest(**SERVER_COLUMNS, zone_host="text"))
-_INSERT_UNLESS_THERE = _INSERT + " ON CONFLICT (id) DO NOTHING"
+def zones() -> str:
+    """SQL for a table of every host's zone (``host``, ``zone``): zone_of(host) for all
+    the hosts in an aggregate with a zone at once."""
+    return ("(SELECT h.host, min(m.value) AS zone FROM aggregate_hosts h"
+            " JOIN aggregate_metadata m ON m.aggregate_uuid = h.aggregate_uuid"
+            f" AND m.key = '{AZ_KEY}' GROUP BY h.host)")
+
+
+def _insert(zoned: bool, new: bool) -> str:
+    """Every column of SERVER_COLUMNS, each row's tags as one text[] literal (an
+    ``unnest`` of text[][] would flatten them), its flavor as a number in an array of
+    the distinct flavors' JSON (the first parameter: a batch's servers share a few
+    flavors, and each is parsed once), its zone the one its host is in at this point of
+    the log if it was scheduled (``zone_host``), else the one asked for. ``zoned``: some
+    were scheduled, so the zones are joined (once, not looked up row by row; zones looked
+    up, and flavors and tags parsed as JSON, row by row made the insert about 45% slower:
+    docs/benchmarks.md, session 10). ``new``: no row can be there already."""
+    return (
+        f"INSERT INTO servers ({', '.join(SERVER_COLUMNS)})"
+        " SELECT " + ", ".join(
+            ("coalesce(z.zone, p.availability_zone)" if zoned else "p.availability_zone")
+            if c == "availability_zone" else
+            "(%t::jsonb[])[p.flavor]" if c == "flavor" else
+            "p.tags::text[]" if c == "tags" else f"p.{c}"
+            for c in SERVER_COLUMNS) +
+        " FROM " + unnest(**{**SERVER_COLUMNS, "flavor": "int", "tags": "text"},
+                          zone_host="text") +
+        (f" LEFT JOIN {zones()} z ON z.host = p.zone_host" if zoned else "") +
+        ("" if new else " ON CONFLICT (id) DO NOTHING"))
+
+
+_INSERTS = {(zoned, new): _insert(zoned, new) for zoned in (False, True) for new in (False, True)}
 _SERVER_VALUES = itemgetter(*SERVER_COLUMNS)
+_FLAVOR = list(SERVER_COLUMNS).index("flavor")
 
 
 def insert_servers(cur: Cursor, servers: list[tuple[Row, str | None]], *,
@@ -137,9 +166,15 @@ def insert_servers(cur: Cursor, servers: list[tuple[Row, str | None]], *,
     """Insert servers' rows (each with the host its zone comes from, if scheduled); a
     row already there stays as it is. ``new``: none of them can have one (newborn.py),
     so the insert need not look for it (a conflict would fail the batch)."""
-    cur.execute(_INSERT if new else _INSERT_UNLESS_THERE,
-                [*transposed(_SERVER_VALUES(row) for row, _ in servers),
-                 Column([zone_host for _, zone_host in servers])])
+    flavors: dict[str, int] = {}
+    values = []
+    for row, _ in servers:
+        value = list(_SERVER_VALUES(row))
+        value[_FLAVOR] = flavors.setdefault(row["flavor"], len(flavors) + 1)  # 1-based
+        values.append(value)
+    hosts = Column([zone_host for _, zone_host in servers])
+    cur.execute(_INSERTS[any(hosts), new],
+                [Column(list(flavors)), *transposed(values), hosts])
 
 
 def _requested(cur: Cursor, events: list[Folded]) -> None:

@@ -178,12 +178,18 @@ def shape_of(env: Envelope) -> action_steps.Shape | None:
     """The shape of the statement that moves an event's steps (None: it moves none)."""
     if env.event not in STEPS:
         return None
-    # A delete before scheduling names no host: it opens no step.
-    return _shape(env.event, getattr(env.data, "host", "") is not None)
+    return shape(env.event, hosted(env))
+
+
+def hosted(env: Envelope) -> bool:
+    """Whether an event names a host, if it has the field (a delete before scheduling
+    names none: it opens no step)."""
+    return getattr(env.data, "host", "") is not None
 
 
 @cache
-def _shape(name: str, hosted: bool) -> action_steps.Shape:
+def shape(name: str, hosted: bool) -> action_steps.Shape:
+    """The shape of the step statement of events of a name (see shape_of)."""
     step = STEPS[name]
     return action_steps.Shape(
         latest=name not in ACTIONS, finishes=bool(step.finishes),

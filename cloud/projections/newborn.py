@@ -23,15 +23,15 @@ goes the statements' way.
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from psycopg import Cursor
 
 from cloud.adapters.eventstore import Recorded
 from cloud.domain.envelope import Envelope
 from cloud.projections import aggregates, folds, instance_actions
-from cloud.projections.action_steps import statement
-from cloud.projections.instance_actions import ACTIONS, STEPS
+from cloud.projections.action_steps import Shape, statement
+from cloud.projections.instance_actions import ACTIONS, STEPS, Step
 from cloud.projections.setwise import SetFold, transposed, unnest
 
 REQUESTED = "InstanceRequested"
@@ -107,6 +107,33 @@ class _Step:
                 self.result, self.host, None, None, self.started_by, self.finished_by)
 
 
+class _Plan(NamedTuple):
+    """What one event name does to a newborn's rows, worked out once per name."""
+
+    change: folds.ServerChange | None  # to the servers row (None: the request)
+    scheduled: bool  # its host is the zone's
+    action: str | None  # the action it begins, if it is one of ACTIONS
+    step: Step | None
+    # The shape of its step statement (action_steps.statement) when the event names a
+    # host and when it does not (see instance_actions.shape_of); None: it moves none.
+    hosted: Shape | None
+    unhosted: Shape | None
+
+
+def _plan(name: str) -> _Plan:
+    def moving(shape: Shape | None) -> Shape | None:
+        return None if shape is None or statement(shape) is None else shape
+    step = STEPS.get(name)
+    return _Plan(
+        None if name == REQUESTED else folds.SERVER_CHANGES[name],
+        name == "InstanceScheduled", ACTIONS.get(name), step,
+        None if step is None else moving(instance_actions.shape(name, True)),
+        None if step is None else moving(instance_actions.shape(name, False)))
+
+
+_PLANS = {name: _plan(name) for name in NAMES}
+
+
 class _Server:
     """One newborn server's rows, as its events so far leave them."""
 
@@ -119,36 +146,41 @@ class _Server:
         self.steps: list[_Step] = []
 
     def fold(self, env: Envelope) -> None:
-        if env.event != REQUESTED:
-            folds.changed(self.row, env)
-            if env.event == "InstanceScheduled":
+        plan = _PLANS[env.event]
+        change = plan.change
+        if change is not None:
+            folds.changed(self.row, change, env)
+            if plan.scheduled:
                 self.zone_host = env.data.host  # type: ignore[attr-defined]
         # The action an event of ACTIONS begins (or belongs to, if begun already).
-        request = instance_actions.request_id_of(env) if env.event in ACTIONS else None
-        if request is not None:
-            self._begin(env, request)
-        self._move_steps(env, request)
+        request = None
+        if plan.action is not None:
+            request = instance_actions.request_id_of(env)
+            self._begin(env, request, plan.action)
+        if plan.step is not None:
+            shape = plan.hosted if instance_actions.hosted(env) else plan.unhosted
+            if shape is not None:
+                self._move_steps(env, request, plan.step, shape)
 
-    def _begin(self, env: Envelope, request: str) -> None:
+    def _begin(self, env: Envelope, request: str, action: str) -> None:
         """instance_actions._BEGIN: the first event of a request starts its action."""
-        if any(action.request_id == request for action in self.actions):
-            return
+        for begun in self.actions:
+            if begun.request_id == request:
+                return
         user = getattr(env.data, "user_id", None) or env.actor.user_id
         project = getattr(env.data, "project_id", None) or env.actor.project_id
         self.actions.append(_Action(
-            request, ACTIONS[env.event], self.row["user_id"] if user is None else user,
+            request, action, self.row["user_id"] if user is None else user,
             self.row["project_id"] if project is None else project, env.timestamp,
             env.version))
 
-    def _move_steps(self, env: Envelope, named: str | None) -> None:
+    def _move_steps(self, env: Envelope, named: str | None, step: Step,
+                    shape: Shape) -> None:
         """action_steps.statement(shape) for this event, whose parts all read the rows
         as they were before it. None of NAMES fails or records a fallback step (see
         ``test_fold_equivalence``), so those parts are not here. (Loops, not max() with
         a key: this runs for most events of a replay.)"""
-        shape = instance_actions.shape_of(env)
-        if shape is None or statement(shape) is None:
-            return
-        step, version, at = STEPS[env.event], env.version, env.timestamp
+        version, at = env.version, env.timestamp
         if shape.latest:  # the request's own action first, else the latest begun before
             own, request, mine, latest = env.request_id, None, False, -1
             for action in self.actions:
@@ -161,33 +193,41 @@ class _Server:
                 return
         else:
             request = named
-        touched = []
+        touched = None
         if shape.finishes:  # the latest unfinished step it ends, its request's first
             ended, mine, latest = None, False, -1
+            finishes = step.finishes
             for candidate in self.steps:
                 begun, finished = candidate.started_by, candidate.finished_by
                 if (begun < version and (finished is None or finished == version)
-                        and candidate.event in step.finishes):
+                        and candidate.event in finishes):
                     is_own = candidate.request_id == request
                     if is_own > mine or (is_own == mine and begun > latest):
                         ended, mine, latest = candidate, is_own, begun
             if ended is None:
-                touched.append(request)
+                touched = request
             else:
                 ended.end(at, step.result, version, env.actor.agent)
-                touched.append(ended.request_id)
+                touched = ended.request_id
         if shape.opens:
             opens = step.opens
             for candidate in self.steps:
                 if candidate.started_by == version and candidate.event == opens:
                     break
             else:
-                host = getattr(env.data, "host", "")
-                self.steps.append(_Step(request, opens, at, host or None, version))
-            touched.append(request)
-        when = None  # the actions whose steps moved take the time, if it is later
+                host = getattr(env.data, "host", "") or None
+                self.steps.append(_Step(request, opens, at, host, version))  # type: ignore
+            if touched is not None and touched != request:  # two actions' steps moved
+                self._touch(touched, at)
+            touched = request
+        if touched is not None:
+            self._touch(touched, at)
+
+    def _touch(self, request: str | None, at: str) -> None:
+        """The action whose steps moved takes the time, if it is later."""
+        when = None
         for action in self.actions:
-            if action.request_id in touched:
+            if action.request_id == request:
                 if when is None:
                     when = _when(at)
                 if when > action.updated_when:
@@ -216,7 +256,10 @@ class Newborns:
     def fold_of(self, record: Recorded) -> SetFold | None:
         env = record.envelope
         if env.id in self.servers:
-            return self._rest.get(env.event)
+            fold = self._rest.get(env.event)
+            if fold is None or fold.needs is None or fold.needs(env):
+                return fold
+            return None  # e.g. a request with no scheduler hints: nothing left to fold
         return self._setwise.get(env.event)
 
     def write(self, cur: Cursor) -> None:

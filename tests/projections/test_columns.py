@@ -6,6 +6,7 @@ import uuid
 import psycopg
 import pytest
 
+from cloud.projections.folds import text_array
 from cloud.projections.setwise import Column, _ColumnDumper
 
 AWKWARD = ["plain", "", "NULL", "null", None, 'say "hi"', "back\\slash", "line\nbreak",
@@ -47,3 +48,18 @@ def test_the_fast_way_is_taken_where_it_is_safe():
         b'{"a",null,"q\\"","b\\\\s","\\\\n",7}'
     # JSON's own escapes differ from an array literal's: psycopg writes those.
     assert dumper.dump(Column(["line\nbreak", None])) == b'{"line\nbreak",NULL}'
+
+
+def test_a_text_array_literal_holds_any_strings(database_url):
+    tags = [value for value in AWKWARD if value is not None]
+    with psycopg.connect(database_url) as conn:
+        for values in (tags, [], ["one"], ['"', "\\", ","]):
+            assert conn.execute("SELECT %s::text[]", (text_array(values),)).fetchone()[0] \
+                == values
+        # One literal per row, inside a column of them (as folds.insert_servers sends).
+        rows = [tags, [], ["x"]]
+        assert sent(conn, "text", [text_array(row) for row in rows]) == \
+            [text_array(row) for row in rows]
+        assert [row for (row,) in conn.execute(
+            "SELECT p.t::text[] FROM unnest(%t::text[]) AS p(t)",
+            (Column([text_array(row) for row in rows]),))] == rows

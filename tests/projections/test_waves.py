@@ -87,7 +87,8 @@ def _fifty_servers_booting() -> list[Recorded]:
             host = f"h{n % 2}"
             position += 1
             event = [ev.InstanceRequested(name="s", project_id="p", user_id="u",
-                                          flavor=DEFAULT_FLAVORS[0], image_ref="i"),
+                                          flavor=DEFAULT_FLAVORS[0], image_ref="i",
+                                          scheduler_hints={"group": "g"} if n % 2 else {}),
                      ev.ResourcesClaimed(host=host, instance_id=server, vcpus=1,
                                          memory_mb=1, disk_gb=1),
                      ev.InstanceScheduled(host=host, node=host, name="s",
@@ -103,9 +104,13 @@ def _fifty_servers_booting() -> list[Recorded]:
 
 
 def test_servers_requested_in_the_run_leave_only_their_other_folds_to_the_waves():
-    """Folded in the client (newborn.py), the same servers leave the waves their hints,
-    their hosts' claims and failed builds: one wave."""
+    """Folded in the client (newborn.py), the same servers leave the waves their hints
+    (the requests of the half that gave any), their hosts' claims and failed builds:
+    one wave."""
     log = _fifty_servers_booting()
     newborns = Newborns(log, registry.SETWISE, registry.NEWBORN)
     assert len(newborns.servers) == 50
-    assert [len(wave) for wave in setwise.waves(log, newborns.fold_of)] == [150]
+    [wave] = setwise.waves(log, newborns.fold_of)
+    assert len(wave) == 125
+    requests = [r.envelope for r in wave if r.envelope.event == "InstanceRequested"]
+    assert len(requests) == 25 and all(env.data.scheduler_hints for env in requests)
