@@ -1,12 +1,17 @@
 """``cloud manage project|user|role ...``: the operator's identity commands.
 
     cloud manage project create NAME
-    cloud manage user create NAME --password P [--project P --role R]
-    cloud manage user password NAME --password P
+    cloud manage user create NAME [--password P] [--project P --role R]
+    cloud manage user password NAME [--password P]
     cloud manage role grant ROLE --user U --project P
+
+Without --password the password is asked for twice on a terminal, or read from the
+first line of standard input (so that it shows in no process list or shell history).
+A password that begins with "-" is given as --password=-P.
 """
 
 import argparse
+import getpass
 import sys
 
 from cloud.adapters.credentials import Credentials
@@ -25,6 +30,21 @@ def _need(args: argparse.Namespace, *options: str) -> None:
         sys.exit(f"cloud manage: {' '.join(missing)} required\n{USAGE}")
 
 
+def _password(args: argparse.Namespace) -> str:
+    """The password given with --password, else asked for or read from standard input."""
+    if args.password is not None:
+        password = args.password
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat it: ") != password:
+            sys.exit("cloud manage: the passwords differ")
+    else:
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    if not password:
+        sys.exit("cloud manage: the password is empty")
+    return password
+
+
 def _dispatch(args: argparse.Namespace, store: EventStore, credentials: Credentials) -> str:
     """Run one command; returns what to print."""
     command = (args.action, *args.args[:1])
@@ -33,13 +53,11 @@ def _dispatch(args: argparse.Namespace, store: EventStore, credentials: Credenti
     if command == ("project", "create"):
         return f"project {name}: {ops.create_project(store, name, timestamp=now)}"
     if command == ("user", "create"):
-        _need(args, "password")
-        user_id = ops.create_user(store, credentials, name, password=args.password,
+        user_id = ops.create_user(store, credentials, name, password=_password(args),
                                   project=args.project, role=args.role, timestamp=now)
         return f"user {name}: {user_id}"
     if command == ("user", "password"):
-        _need(args, "password")
-        ops.set_password(store, credentials, name, password=args.password, timestamp=now)
+        ops.set_password(store, credentials, name, password=_password(args), timestamp=now)
         return f"user {name}: password changed"
     if command == ("role", "grant"):
         _need(args, "user", "project")
