@@ -77,6 +77,10 @@ class NotAcceptable(ApiFault):
     status = 406
 
 
+class Unimplemented(ApiFault):
+    status = 501
+
+
 def fault_body(status: int, message: str) -> dict[str, dict[str, object]]:
     """Nova's JSON for an error response."""
     return {FAULT_NAMES.get(status, "computeFault"): {"code": status, "message": message}}

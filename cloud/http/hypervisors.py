@@ -23,7 +23,7 @@ from cloud.http import paging
 from cloud.http import service_requests as requests
 from cloud.http import services as svc
 from cloud.http.context import Backend, BackendDep, identity
-from cloud.http.faults import BadRequest, ItemNotFound
+from cloud.http.faults import BadRequest, ItemNotFound, Unimplemented
 from cloud.http.microversions import APIVersion, negotiated
 from cloud.http.policy import authorize
 
@@ -232,13 +232,13 @@ def show_hypervisor(request: Request, backend: BackendDep,
 
 @get("/os-hypervisors/{key:str}/uptime", sync_to_thread=True)
 def uptime(request: Request, backend: BackendDep, key: FromPath[str]) -> dict[str, Any]:
-    """The summary with the host's uptime, which agents do not report yet (before 2.88)."""
+    """A known hypervisor's uptime (before 2.88): agents do not report it, so this is
+    Nova's answer for a driver without it, 501, which clients take as "not known" (the
+    ``openstack hypervisor show`` of a known host still shows it, without an uptime)."""
     _gone_at(request, V2_88)
     authorize(identity(request), POLICY + "uptime")
-    version = negotiated(request.scope)
-    row = find(backend, key, version)
-    return {"hypervisor": {**summary(row, version, dt.datetime.now(dt.UTC)),
-                           "uptime": None}}
+    find(backend, key, negotiated(request.scope))
+    raise Unimplemented("Virt driver does not implement host uptime.")
 
 
 @get("/os-hypervisors/{pattern:str}/search", sync_to_thread=True)
