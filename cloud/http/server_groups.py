@@ -35,7 +35,9 @@ class _Group(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name
     policies: list[str] | msgspec.UnsetType = msgspec.UNSET  # before 2.64
     policy: str | msgspec.UnsetType = msgspec.UNSET  # from 2.64
-    rules: dict[str, int] | msgspec.UnsetType = msgspec.UNSET  # from 2.64
+    # from 2.64; Nova takes a count as a number or as a string of digits (which is what
+    # `openstack server group create --rule max_server_per_host=2` sends)
+    rules: dict[str, int | str] | msgspec.UnsetType = msgspec.UNSET
 
 
 class _Body(msgspec.Struct, forbid_unknown_fields=True):
@@ -74,7 +76,16 @@ def _policy(group: _Group, version: APIVersion) -> tuple[str, dict[str, int]]:
                          f" It must be one of {list(_allowed(version))}.")
     if set(rules) - {MAX_PER_HOST}:
         raise _unexpected(sorted(set(rules) - {MAX_PER_HOST})[0])
-    return chosen, rules  # type: ignore[return-value]
+    return chosen, {name: _count(name, value) for name, value in rules.items()}  # type: ignore
+
+
+def _count(name: str, value: int | str) -> int:
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()):
+            raise BadRequest(f"Invalid input for field/attribute {name}. Value: {value}."
+                             f" '{value}' does not match '^[0-9]*$'")
+        return int(value)
+    return value
 
 
 def parse_create(body: bytes, version: APIVersion) -> tuple[str, str, dict[str, int]]:

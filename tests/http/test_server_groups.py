@@ -98,6 +98,12 @@ def test_2_64_shapes_and_rules():
            b' "rules": {"max_server_per_host": 2}}}'
     assert sg_http.parse_create(body, v264) == ("a", "anti-affinity",
                                                 {"max_server_per_host": 2})
+    # The openstack CLI's `--rule max_server_per_host=2` sends the count as a string.
+    assert sg_http.parse_create(body.replace(b"2}", b'"2"}'), v264)[2] == {
+        "max_server_per_host": 2}
+    for bad in (b'"two"', b'"-2"', b'"2.0"', b'""', b'2.5', b'[2]'):
+        with pytest.raises(BadRequest):
+            sg_http.parse_create(body.replace(b"2}", bad + b"}"), v264)
     with pytest.raises(BadRequest):
         sg_http.parse_create(b'{"server_group": {"name": "a", "policies": ["affinity"]}}',
                              v264)
