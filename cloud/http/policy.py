@@ -26,6 +26,7 @@ RULES: dict[str, str] = {
     SERVERS + "create": PROJECT_MEMBER,
     # 2.74: naming the host or node of a new server.
     "compute:servers:create:requested_destination": ADMIN_ONLY,
+    SERVERS + "create:forced_host": ADMIN_ONLY,  # ZONE:HOST in availability_zone
     SERVERS + "delete": PROJECT_MEMBER,
     SERVERS + "update": PROJECT_MEMBER,
     **{f"os_compute_api:server-metadata:{action}": PROJECT_READER

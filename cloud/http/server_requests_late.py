@@ -197,6 +197,23 @@ def destination(server: Any, hosts: list[dict[str, Any]]) -> str | None:
     host = None if server.host is msgspec.UNSET else server.host
     node = (None if server.hypervisor_hostname is msgspec.UNSET
             else server.hypervisor_hostname)
+    return named_host(host, node, hosts)
+
+
+def forced_zone(zone: str) -> tuple[str | None, str | None, str | None]:
+    """Nova's admin form of ``availability_zone``, ``ZONE:HOST``, ``ZONE:HOST:NODE`` or
+    ``ZONE::NODE``: the zone (None if left empty) and the host and node asked for."""
+    parts = zone.split(":")
+    if len(parts) > 3:
+        raise BadRequest("Unable to parse availability_zone")
+    name, host, node = (*parts, None) if len(parts) == 2 else parts
+    return name or None, host or None, node or None
+
+
+def named_host(host: str | None, node: str | None,
+               hosts: list[dict[str, Any]]) -> str | None:
+    """The host that has the name ``host`` and the hypervisor ``node`` (each if given),
+    or None if neither is; 400 when no host matches."""
     if host is None and node is None:
         return None
     matches = [row["name"] for row in hosts

@@ -73,8 +73,23 @@ def _password() -> str:
     return "".join(secrets.choice(_PASSWORD_SYMBOLS) for _ in range(12))
 
 
-def _options(request: Request, backend: Backend,
-             server: schemas.ServerCreate) -> dict[str, Any]:
+def _zone(request: Request, backend: Backend,
+          server: schemas.ServerCreate) -> tuple[str | None, str | None]:
+    """The zone asked for, and the host an admin names in it with Nova's
+    ``ZONE:HOST[:NODE]`` form (which, as the 2.74 ``host``, the scheduler then checks)."""
+    zone = server.availability_zone
+    if zone is None or ":" not in zone:
+        return zone, None
+    policy.authorize(identity(request), policy.SERVERS + "create:forced_host")
+    if server.host is not msgspec.UNSET or server.hypervisor_hostname is not msgspec.UNSET:
+        raise BadRequest("A host named in availability_zone cannot be given with host or"
+                         " hypervisor_hostname as well.")
+    zone, host, node = server_requests_late.forced_zone(zone)
+    return zone, server_requests_late.named_host(host, node, backend.read_models.hosts())
+
+
+def _options(request: Request, backend: Backend, server: schemas.ServerCreate,
+             zone: str | None, forced_host: str | None) -> dict[str, Any]:
     """What the request asks of the new server besides its name, flavor and image."""
     version = microversions.negotiated(request.scope)
     schemas.check_microversion(server, version)
@@ -83,11 +98,13 @@ def _options(request: Request, backend: Backend,
         policy.authorize(identity(request), "compute:servers:create:requested_destination")
         late["requested_host"] = server_requests_late.destination(
             server, backend.read_models.hosts())
+    elif forced_host is not None:
+        late["requested_host"] = forced_host
     if server.key_name is not None and QuotaQueries(backend.read_models.pool).keypair(
             identity(request).user_id, server.key_name) is None:
         raise BadRequest("Invalid key_name provided.")
     description = None if server.description is msgspec.UNSET else server.description
-    return {"metadata": server.metadata, "availability_zone": server.availability_zone,
+    return {"metadata": server.metadata, "availability_zone": zone,
             "key_name": server.key_name, "user_data": server.user_data,
             "description": description,
             "tags": [] if server.tags is msgspec.UNSET else server.tags,
@@ -104,10 +121,12 @@ def create_server(request: Request, backend: BackendDep,
     policy.authorize(identity(request), policy.SERVERS + "create")
     flavor = _flavor_spec(backend, server.flavor_ref, identity(request))
     image_ref = _image_id(backend, server.image_ref)
+    zone, forced_host = _zone(request, backend, server)
     server_ids, reservation_id, positions = instances.create_many(
         backend.store, name=server.name, flavor=flavor, image_ref=image_ref,
-        context=service_context(request), **_options(request, backend, server),
-        **scheduler_hints.options(request, backend, body, server.availability_zone))
+        context=service_context(request),
+        **_options(request, backend, server, zone, forced_host),
+        **scheduler_hints.options(request, backend, body, zone))
     _wait(backend, positions)
     if server_fields.flag("return_reservation_id", server.return_reservation_id):
         return Response({"reservation_id": reservation_id}, status_code=202)

@@ -134,3 +134,23 @@ def test_admin_asks_an_aggregates_hosts_to_cache_an_image(info):
                      info["default_image_id"]) == ""
     openstack(info, "admin", "aggregate", "remove", "host", "cachers", host)
     openstack(info, "admin", "aggregate", "delete", str(aggregate["id"]))
+
+
+def test_admin_shows_a_hypervisor_and_pins_a_server_to_it_by_zone(info):
+    """``hypervisor show`` asks for the uptime before 2.88 and takes the cloud's 501 as
+    "not known"; ``--availability-zone nova:HOST`` puts the server on HOST; a group's
+    rule goes as the string the CLI sends."""
+    hosts = [h["Hypervisor Hostname"] for h in as_json(info, "admin", "hypervisor", "list")]
+    shown = as_json(info, "admin", "hypervisor", "show", hosts[0])
+    assert shown["hypervisor_hostname"] == hosts[0] and "uptime" not in shown
+    for host in hosts:  # each, so that no choice of the scheduler's passes by chance
+        created = as_json(info, "admin", "server", "create", "--flavor", "m1.tiny",
+                          "--image", info["default_image_id"], *_no_network(info),
+                          "--availability-zone", f"nova:{host}", "--wait", f"on-{host}")
+        assert created["OS-EXT-SRV-ATTR:hypervisor_hostname"] == host
+        openstack(info, "admin", "server", "delete", "--wait", f"on-{host}")
+    group = as_json(info, "admin", "--os-compute-api-version", "2.64", "server", "group",
+                    "create", "--policy", "anti-affinity", "--rule", "max_server_per_host=2",
+                    "twos")
+    assert group["rules"] == {"max_server_per_host": 2}
+    openstack(info, "admin", "server", "group", "delete", "twos")

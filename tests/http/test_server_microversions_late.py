@@ -279,6 +279,26 @@ def test_2_74_an_admin_names_the_host(cloud):
     assert state.requested_host == HOST
 
 
+def test_an_admin_names_the_host_in_the_availability_zone(cloud):
+    """Nova's ZONE:HOST, ZONE:HOST:NODE and ZONE::NODE, at any version: for admins only,
+    the host must match, and the server is asked of that host (in ZONE, if given)."""
+    client, store, _ = cloud
+    assert create(client, "2.1", availability_zone=f"nova:{HOST}").status_code == 403
+    for bad in ("nova:nowhere", f"nova:{HOST}:other.node", f"nova:{HOST}:{HOST}.node:x",
+                f"elsewhere:{HOST}"):
+        response = create(client, "2.1", admin=True, availability_zone=bad)
+        assert response.status_code == 400, bad
+        assert response.json()["badRequest"]["message"]
+    both = create(client, "2.74", admin=True, availability_zone=f"nova:{HOST}", host=HOST)
+    assert both.status_code == 400
+    for zone, asked in ((f"nova:{HOST}", "nova"), (f"nova:{HOST}:{HOST}.node", "nova"),
+                        (f"nova::{HOST}.node", "nova"), (f":{HOST}", None)):
+        response = create(client, "2.1", admin=True, availability_zone=zone)
+        assert response.status_code == 202, response.text
+        state, _ = load_instance(store, response.json()["server"]["id"])
+        assert (state.requested_host, state.availability_zone) == (HOST, asked), zone
+
+
 @needs("2.75")
 def test_2_75_unknown_list_parameters_are_refused(cloud):
     client = cloud[0]
