@@ -22,6 +22,7 @@ from cloud.http.context import Backend, BackendDep, identity, service_context
 from cloud.http.faults import BadRequest, ItemNotFound
 from cloud.http.microversions import APIVersion, negotiated
 from cloud.http.policy import authorize
+from cloud.projections.aggregate_queries import AggregateQueries
 from cloud.projections.services import ServiceQueries
 from cloud.services import compute_services
 
@@ -104,7 +105,7 @@ def list_services(request: Request, backend: BackendDep) -> dict[str, Any]:
     rows = queries(backend).services(host=params.get("host") or None,
                                      binary=params.get("binary") or None)
     version, now = negotiated(request.scope), dt.datetime.now(dt.UTC)
-    zones = queries(backend).host_zones()
+    zones = AggregateQueries(backend.read_models.pool).host_zones()
     return {"services": [detail(row, version, now=now, zones=zones) for row in rows]}
 
 
@@ -173,7 +174,7 @@ def _update_v253(request: Request, backend: Backend, key: str,
         context=service_context(request)))
     fresh = find(backend, key, version) or row
     return {"service": detail(fresh, version, now=dt.datetime.now(dt.UTC),
-                              zones=queries(backend).host_zones())}
+                              zones=AggregateQueries(backend.read_models.pool).host_zones())}
 
 
 @delete("/os-services/{key:str}", status_code=204, sync_to_thread=True)

@@ -120,8 +120,3 @@ class ServiceQueries:
         return self._all("SELECT id::text AS id, name, host FROM servers WHERE"
                          " host = ANY(%s) AND vm_state <> 'deleted' ORDER BY created_at, id",
                          (hosts,))
-
-    def host_zones(self) -> dict[str, str]:
-        """Hosts whose availability zone an aggregate names (the rest are in the default
-        zone). Empty until host aggregates exist: the aggregates read model fills it."""
-        return {}

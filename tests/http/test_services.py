@@ -62,6 +62,21 @@ def test_list_shows_every_service_with_nova_fields_before_2_11(cloud):
     assert services(cloud) == listed  # ids are stable
 
 
+def test_a_compute_in_an_aggregate_with_a_zone_is_listed_in_that_zone(cloud):
+    admin = headers("2.1")
+    created = cloud.client.post(f"{API}/os-aggregates", headers=admin, json={
+        "aggregate": {"name": "east", "availability_zone": "az-east"}})
+    assert created.status_code == 200, created.text
+    added = cloud.client.post(f"{API}/os-aggregates/{created.json()['aggregate']['id']}"
+                              "/action", headers=admin, json={"add_host": {"host": "c1"}})
+    assert added.status_code == 200, added.text
+    cloud.settle()
+    zones = {key: shown["zone"] for key, shown in by_key(services(cloud)).items()}
+    assert zones == {("c1", "nova-compute"): "az-east", ("c2", "nova-compute"): "nova",
+                     ("ctl", "nova-scheduler"): "internal",
+                     ("ctl", "nova-conductor"): "internal"}
+
+
 def test_forced_down_appears_at_2_11(cloud):
     assert all("forced_down" not in s for s in services(cloud, "2.10"))
     assert all(s["forced_down"] is False and set(s) == FIELDS_2_1 | {"forced_down"}
