@@ -19,6 +19,7 @@ from cloud.http import flavor_extras
 from cloud.http import aggregates, availability_zones, server_groups
 from cloud.http import server_metadata, server_tags, server_update
 from cloud.http import events
+from cloud.http import tenant_usage
 from cloud.http import flavors, identity, images, keypairs, microversions, quotas, servers, versions
 from cloud.http.context import IDENTITY_KEY, Authenticator, Backend, NoAuth, request_id
 from cloud.http.faults import handle_exception
@@ -78,6 +79,7 @@ def _v21_router(authenticator: Authenticator) -> Router:
             *compute_services.HANDLERS, *hypervisors.HANDLERS, *instance_actions.HANDLERS,
             *aggregates.HANDLERS, *availability_zones.HANDLERS, *server_groups.HANDLERS,
             *server_update.HANDLERS, *server_metadata.HANDLERS, *server_tags.HANDLERS,
+            *tenant_usage.HANDLERS,
         ],
     )
 

@@ -96,6 +96,9 @@ RULES: dict[str, str] = {
     **{f"os_compute_api:os-hypervisors:{action}": ADMIN_ONLY
        for action in ("list", "list-detail", "show", "statistics", "uptime", "search",
                       "servers")},
+    # Usage of every project is the operator's; a project's own, its readers'.
+    "os_compute_api:os-simple-tenant-usage:list": ADMIN_ONLY,
+    "os_compute_api:os-simple-tenant-usage:show": PROJECT_READER,
 }
 # The least role each rule needs within the caller's own project.
 _LEAST_ROLE = {PROJECT_READER: READER, PROJECT_MEMBER: MEMBER}

@@ -154,3 +154,18 @@ def test_admin_shows_a_hypervisor_and_pins_a_server_to_it_by_zone(info):
                     "twos")
     assert group["rules"] == {"max_server_per_host": 2}
     openstack(info, "admin", "server", "group", "delete", "twos")
+
+
+def test_usage_list_and_show_count_a_projects_servers(info):
+    """``usage list`` (admin: every project) and ``usage show`` (a member: their own
+    project, with its servers) read os-simple-tenant-usage over the last 4 weeks."""
+    as_json(info, "demo", "server", "create", "--flavor", "m1.tiny", "--image",
+            info["default_image_id"], *_no_network(info), "--wait", "metered")
+    demo = as_json(info, "admin", "project", "show", "demo")["id"]
+    # The CLI asks for detailed=True, which Nova reads as not detailed: no servers.
+    listed = {row["Project"]: row for row in as_json(info, "admin", "usage", "list")}
+    assert float(listed[demo]["CPU Hours"]) > 0
+    shown = as_json(info, "demo", "usage", "show")
+    assert shown["Project"] == demo and len(shown["Servers"]) >= 1
+    assert float(shown["RAM MB-Hours"]) > 0
+    openstack(info, "demo", "server", "delete", "--wait", "metered")
