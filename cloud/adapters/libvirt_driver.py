@@ -238,14 +238,15 @@ class LibvirtDriver:
             _require(domain, instance_id, "resume", {states.RUNNING})
             return _power(domain)
 
-    def rebuild(self, guest: GuestSpec) -> int:
-        return self._redefine(guest, new_disk=True)
+    def rebuild(self, guest: GuestSpec, *, power_on: bool = True) -> int:
+        return self._redefine(guest, new_disk=True, power_on=power_on)
 
-    def resize(self, guest: GuestSpec) -> int:
-        return self._redefine(guest, new_disk=False)
+    def resize(self, guest: GuestSpec, *, power_on: bool = True) -> int:
+        return self._redefine(guest, new_disk=False, power_on=power_on)
 
-    def _redefine(self, guest: GuestSpec, *, new_disk: bool) -> int:
-        """Stop the guest, forget its saved memory, rewrite its disk/definition, start."""
+    def _redefine(self, guest: GuestSpec, *, new_disk: bool, power_on: bool) -> int:
+        """Stop the guest, forget its saved memory, rewrite its disk/definition, start it
+        (unless not ``power_on``: a stopped server's guest stays shut off)."""
         with self._guest_lock(guest.instance_id):
             domain = self._get(guest.instance_id)
             if domain.isActive():
@@ -253,7 +254,8 @@ class LibvirtDriver:
             if domain.hasManagedSaveImage():
                 domain.managedSaveRemove(0)
             domain = self._define(guest, new_disk=new_disk)
-            domain.create()
+            if power_on:
+                domain.create()
             return _power(domain)
 
     def console_output(self, instance_id: str, *, length: int | None = None) -> str:

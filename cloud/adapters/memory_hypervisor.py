@@ -28,6 +28,9 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "resume": {SAVED: RUNNING, RUNNING: RUNNING},
     "rebuild": {RUNNING: RUNNING, PAUSED: RUNNING, SHUTOFF: RUNNING, SAVED: RUNNING},
     "resize": {RUNNING: RUNNING, PAUSED: RUNNING, SHUTOFF: RUNNING, SAVED: RUNNING},
+    # A rebuild or resize with power_on false: redefined, saved memory forgotten, left off.
+    "rebuild_off": {RUNNING: SHUTOFF, PAUSED: SHUTOFF, SHUTOFF: SHUTOFF, SAVED: SHUTOFF},
+    "resize_off": {RUNNING: SHUTOFF, PAUSED: SHUTOFF, SHUTOFF: SHUTOFF, SAVED: SHUTOFF},
 }
 
 
@@ -109,15 +112,15 @@ class MemoryHypervisor:
     def resume(self, instance_id: str) -> int:
         return self._act(instance_id, "resume")
 
-    def rebuild(self, guest: GuestSpec) -> int:
-        return self._act(guest.instance_id, "rebuild", guest)
+    def rebuild(self, guest: GuestSpec, *, power_on: bool = True) -> int:
+        return self._act(guest.instance_id, "rebuild" if power_on else "rebuild_off", guest)
 
-    def resize(self, guest: GuestSpec) -> int:
+    def resize(self, guest: GuestSpec, *, power_on: bool = True) -> int:
         held = self._guests.get(guest.instance_id)
         if held is not None:  # disks grow, never shrink, as on libvirt
             guest = msgspec.structs.replace(guest, disk_gb=max(guest.disk_gb,
                                                                held.spec.disk_gb))
-        return self._act(guest.instance_id, "resize", guest)
+        return self._act(guest.instance_id, "resize" if power_on else "resize_off", guest)
 
     def console_output(self, instance_id: str, *, length: int | None = None) -> str:
         guest = self._guests.get(instance_id)

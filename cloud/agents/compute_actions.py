@@ -20,12 +20,14 @@ def _guest(env: Envelope, *, name: str, flavor: FlavorSpec, image_ref: str) -> G
 
 def _rebuild(hv: Hypervisor, env: Envelope) -> int:
     e: ev.InstanceRebuildRequested = env.data  # type: ignore[assignment]
-    return hv.rebuild(_guest(env, name=e.name, flavor=e.flavor, image_ref=e.image_ref))
+    return hv.rebuild(_guest(env, name=e.name, flavor=e.flavor, image_ref=e.image_ref),
+                      power_on=e.power_on)
 
 
 def _resize(hv: Hypervisor, env: Envelope) -> int:
     e: ev.InstanceResizeRequested | ev.InstanceResizeRevertRequested = env.data  # type: ignore[assignment]
-    return hv.resize(_guest(env, name=e.name, flavor=e.flavor, image_ref=e.image_ref))
+    return hv.resize(_guest(env, name=e.name, flavor=e.flavor, image_ref=e.image_ref),
+                     power_on=e.power_on)
 
 
 CALLS: dict[type[ev.InstanceActionRequested], tuple[Call, type[ev.InstanceActionDone]]] = {

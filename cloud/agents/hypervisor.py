@@ -78,12 +78,14 @@ class Hypervisor(Protocol):
     def resume(self, instance_id: str) -> int:
         """Start a suspended guest from its saved memory."""
 
-    def rebuild(self, guest: GuestSpec) -> int:
-        """Recreate the guest's root disk from ``guest.image_ref`` and start it again."""
+    def rebuild(self, guest: GuestSpec, *, power_on: bool = True) -> int:
+        """Recreate the guest's root disk from ``guest.image_ref`` and start it again
+        (leave it shut off unless ``power_on``)."""
 
-    def resize(self, guest: GuestSpec) -> int:
+    def resize(self, guest: GuestSpec, *, power_on: bool = True) -> int:
         """Give the guest the vCPUs, memory and disk of ``guest`` (grow the disk, never
-        shrink it) and restart it; the same call with the old flavor reverts."""
+        shrink it) and restart it (leave it shut off unless ``power_on``); the same call
+        with the old flavor reverts."""
 
     def console_output(self, instance_id: str, *, length: int | None = None) -> str:
         """The guest's serial console log, its last ``length`` lines when given."""

@@ -31,6 +31,7 @@ from cloud.domain.lifecycle import (
     TASKS_FINISHED_BY,
     Action,
     action_of_task,
+    powers_on,
 )
 
 # Nova's verbs in its 409 messages, where they differ from the action's name.
@@ -73,7 +74,7 @@ def rebuild(instance: Instance, *, image_ref: str, name: str | None,
     _check(instance, ACTIONS["rebuild"], is_admin=is_admin)
     return [InstanceRebuildRequested(host=instance.host, image_ref=image_ref,  # type: ignore[arg-type]
                                      name=name or instance.name, flavor=instance.flavor,
-                                     **changes)]
+                                     power_on=powers_on(instance.vm_state), **changes)]
 
 
 def resize(instance: Instance, *, flavor: FlavorSpec, is_admin: bool) -> list[Event]:
@@ -85,14 +86,16 @@ def resize(instance: Instance, *, flavor: FlavorSpec, is_admin: bool) -> list[Ev
         raise Invalid("Resize to a flavor with a smaller root disk is not allowed.")
     return [InstanceResizeRequested(host=instance.host, name=instance.name,  # type: ignore[arg-type]
                                     image_ref=instance.image_ref,
-                                    old_flavor=instance.flavor, flavor=flavor)]
+                                    old_flavor=instance.flavor, flavor=flavor,
+                                    power_on=powers_on(instance.vm_state))]
 
 
 def revert_resize(instance: Instance, *, is_admin: bool) -> list[Event]:
     _check(instance, ACTIONS["revertResize"], is_admin=is_admin)
     old = instance.old_flavor or instance.flavor
     return [InstanceResizeRevertRequested(host=instance.host, name=instance.name,  # type: ignore[arg-type]
-                                          image_ref=instance.image_ref, flavor=old)]
+                                          image_ref=instance.image_ref, flavor=old,
+                                          power_on=powers_on(instance.old_vm_state))]
 
 
 def confirm_resize(instance: Instance, *, is_admin: bool) -> list[Event]:

@@ -39,6 +39,9 @@ class Instance(msgspec.Struct, frozen=True, kw_only=True):
     locked_reason: str | None = None
     # The flavor before a resize, kept until it is confirmed or reverted.
     old_flavor: FlavorSpec | None = None
+    # The vm_state before a resize (Nova's old_vm_state): a revert leaves a server that
+    # was stopped stopped. Kept, like old_flavor, until the resize is confirmed or reverted.
+    old_vm_state: str | None = None
     # The flavor a resize in progress is giving it.
     pending_flavor: FlavorSpec | None = None
     # What a user edits (server_edits.py decides): shown as is, checked for quotas.
@@ -189,8 +192,8 @@ def _changes(instance: Instance, event: Event) -> dict[str, object]:
         case ev.InstanceActionFailed(vm_state=vm_state):
             return {"vm_state": vm_state, "task_state": None, "pending_flavor": None}
         case ev.InstanceResizeConfirmed():
-            return {"old_flavor": None, "vm_state": lifecycle.after_confirm(
-                instance.power_state)}
+            return {"old_flavor": None, "old_vm_state": None,
+                    "vm_state": lifecycle.running_or_stopped(instance.power_state)}
         case ev.InstanceLocked(reason=reason, by=by):
             return {"locked": True, "locked_by": by, "locked_reason": reason}
         case ev.InstanceUnlocked():
@@ -214,18 +217,20 @@ def _action_changes(instance: Instance, event: Event) -> dict[str, object]:
     if isinstance(event, ev.InstanceActionRequested):
         return {"task_state": lifecycle.task_of(event)}
     changes: dict[str, object] = {
-        "vm_state": lifecycle.VM_STATE_AFTER[type(event)],  # type: ignore[index]
+        "vm_state": lifecycle.vm_state_after(event),  # type: ignore[arg-type]
         "task_state": None, "power_state": event.power_state}  # type: ignore[attr-defined]
     match event:
         case ev.InstanceRebuilt(image_ref=image_ref):
             changes["image_ref"] = image_ref
         case ev.InstanceResized():
             changes["old_flavor"] = instance.flavor
+            changes["old_vm_state"] = instance.vm_state
             changes["flavor"] = instance.pending_flavor or instance.flavor
             changes["pending_flavor"] = None
         case ev.InstanceResizeReverted():
             changes["flavor"] = instance.old_flavor or instance.flavor
             changes["old_flavor"] = None
+            changes["old_vm_state"] = None
     return changes
 
 

@@ -52,7 +52,7 @@ ACTIONS: Final = {action.name: action for action in (
             ev.InstanceResizeRevertRequested, ev.InstanceResizeReverted),
 )}
 
-# Where a finished action leaves the server.
+# Where a finished action leaves the server (see AS_THE_GUEST_IS and vm_state_after).
 VM_STATE_AFTER: Final[dict[type[ev.InstanceActionDone], str]] = {
     ev.InstanceStopped: s.STOPPED,
     ev.InstanceStarted: s.ACTIVE,
@@ -65,6 +65,12 @@ VM_STATE_AFTER: Final[dict[type[ev.InstanceActionDone], str]] = {
     ev.InstanceResized: s.RESIZED,
     ev.InstanceResizeReverted: s.ACTIVE,
 }
+
+# Finished actions after which the server is running or stopped as its guest is: a
+# stopped server is rebuilt, or reverted from a resize, with its guest left off, and
+# stays stopped (Nova's orig_vm_state / old_vm_state); a running guest is ACTIVE, as in
+# logs from before guests were left off.
+AS_THE_GUEST_IS: Final = frozenset({ev.InstanceRebuilt, ev.InstanceResizeReverted})
 
 # The task each done event finishes (a hard reboot is finished by InstanceRebooted too).
 TASKS_FINISHED_BY: Final[dict[type[ev.InstanceActionDone], frozenset[str]]] = {
@@ -91,6 +97,20 @@ def action_of_task(task_state: str | None) -> Action | None:
     return next((a for a in ACTIONS.values() if a.task == task_state), None)
 
 
-def after_confirm(power_state: int) -> str:
-    """A confirmed resize leaves the server running or stopped, as its guest is."""
+def running_or_stopped(power_state: int) -> str:
+    """The vm_state of a server whose guest is in ``power_state`` (after a confirmed
+    resize, a rebuild or a revert: see AS_THE_GUEST_IS)."""
     return s.ACTIVE if power_state == s.RUNNING else s.STOPPED
+
+
+def vm_state_after(done: ev.InstanceActionDone) -> str:
+    """Where the finished action ``done`` leaves the server."""
+    if type(done) in AS_THE_GUEST_IS:
+        return running_or_stopped(done.power_state)
+    return VM_STATE_AFTER[type(done)]
+
+
+def powers_on(vm_state: str | None) -> bool:
+    """Whether a rebuild or resize of a server in ``vm_state`` (before the resize, for a
+    revert) starts its guest: Nova leaves a stopped server's guest off."""
+    return vm_state != s.STOPPED

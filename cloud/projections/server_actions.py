@@ -43,7 +43,7 @@ def _rebuild_requested(cur: Cursor, env: Envelope, e: ev.InstanceRebuildRequeste
 def done(cur: Cursor, env: Envelope) -> None:
     e: ev.InstanceActionDone = env.data  # type: ignore[assignment]
     _touch(cur, env, "vm_state = %s, task_state = NULL, power_state = %s",
-           lifecycle.VM_STATE_AFTER[type(e)], e.power_state)
+           lifecycle.vm_state_after(e), e.power_state)
     match e:
         case ev.InstanceRebuilt(image_ref=image_ref):
             _touch(cur, env, "image_ref = %s", image_ref)

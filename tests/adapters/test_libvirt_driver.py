@@ -112,6 +112,35 @@ def test_rebuild_and_resize_restart_a_stopped_guest(hypervisor, guest):
     assert hypervisor.resize(guest) == RUNNING  # the revert
 
 
+def test_rebuild_and_resize_without_power_on_leave_the_guest_off_each_twice(
+        hypervisor, guest):
+    hypervisor.power_off(guest.instance_id, timeout=0)
+    rebuilt = spec(instance_id=guest.instance_id, image_ref="other")
+    assert hypervisor.rebuild(rebuilt, power_on=False) == SHUTDOWN
+    assert hypervisor.rebuild(rebuilt, power_on=False) == SHUTDOWN
+    bigger = spec(instance_id=guest.instance_id, vcpus=2, memory_mb=1024, disk_gb=2)
+    assert hypervisor.resize(bigger, power_on=False) == SHUTDOWN
+    assert hypervisor.resize(bigger, power_on=False) == SHUTDOWN
+    assert hypervisor.resize(guest, power_on=False) == SHUTDOWN  # the revert
+    assert hypervisor.power_state(guest.instance_id) == SHUTDOWN
+    assert hypervisor.power_on(guest.instance_id) == RUNNING  # still defined, startable
+
+
+def test_a_stopped_guest_resized_off_is_redefined_and_not_running(tmp_path):
+    driver = LibvirtDriver(f"test://{node_file(tmp_path, 'h1')}",
+                           instances_path=tmp_path / "instances", hostname="h1")
+    guest = spec()
+    driver.spawn(guest)
+    driver.power_off(guest.instance_id, timeout=0)
+    driver.resize(spec(instance_id=guest.instance_id, vcpus=2, memory_mb=1024),
+                  power_on=False)
+    domain = driver.conn.lookupByName(domain_name(guest.instance_id))
+    _state, max_memory_kib, _memory, vcpus, _cpu_time = domain.info()
+    assert (vcpus, max_memory_kib) == (2, 1024 * 1024)
+    assert not domain.isActive()
+    driver.close()
+
+
 def test_resize_changes_the_libvirt_definition(tmp_path):
     driver = LibvirtDriver(f"test://{node_file(tmp_path, 'h1')}",
                            instances_path=tmp_path / "instances", hostname="h1")

@@ -11,9 +11,12 @@ from cloud.agents import reports
 from cloud.agents.compute import ComputeAgent
 from cloud.domain import envelope
 from cloud.domain.envelope import Actor, Envelope
+from cloud.domain import events as ev
 from cloud.domain.events import InstanceDeleteRequested, InstanceScheduled
 from cloud.domain.flavor import DEFAULT_FLAVORS
 from cloud.up import node_file
+
+TINY, SMALL = DEFAULT_FLAVORS[0], DEFAULT_FLAVORS[1]
 
 
 def event(instance_id: str, version: int, data) -> bytes:
@@ -88,3 +91,41 @@ def test_a_late_redelivery_of_the_spawn_after_the_delete_does_not_revive_the_gue
                                 [scheduled(instance_id), delete, scheduled(instance_id)]))
     assert driver.guest_ids() == []
     assert [reports.kind(r) for r in got] == ["registered", "spawned", "deleted"]
+
+
+def stopped(instance_id: str) -> list[bytes]:
+    return [scheduled(instance_id), event(instance_id, 3, ev.InstanceStopRequested(host="h1"))]
+
+
+def done_reports(got: list[reports.Report]) -> list[tuple[str, int]]:
+    return [(r.event, r.power_state) for r in got if isinstance(r, reports.ActionDone)]
+
+
+def test_a_stopped_guest_rebuilt_twice_is_left_shut_off(nats_server, driver):
+    instance_id = str(uuid.uuid4())
+    rebuild = event(instance_id, 5, ev.InstanceRebuildRequested(
+        host="h1", image_ref="img2", name="vm", flavor=TINY, power_on=False))
+    got = asyncio.run(run_agent(nats_server, driver, [*stopped(instance_id), rebuild,
+                                                      rebuild]))
+    assert not driver.conn.lookupByUUIDString(instance_id).isActive()
+    assert driver.power_state(instance_id) == 4
+    assert done_reports(got) == [("InstanceStopped", 4), ("InstanceRebuilt", 4)]
+
+
+def test_a_stopped_guest_resized_and_reverted_twice_each_is_left_shut_off(
+        nats_server, driver):
+    instance_id = str(uuid.uuid4())
+    resize = event(instance_id, 5, ev.InstanceResizeRequested(
+        host="h1", name="vm", image_ref="img", old_flavor=TINY, flavor=SMALL,
+        power_on=False))
+    revert = event(instance_id, 7, ev.InstanceResizeRevertRequested(
+        host="h1", name="vm", image_ref="img", flavor=TINY, power_on=False))
+    got = asyncio.run(run_agent(nats_server, driver, [*stopped(instance_id), resize,
+                                                      resize]))
+    domain = driver.conn.lookupByUUIDString(instance_id)
+    assert not domain.isActive() and domain.info()[1] == SMALL.ram * 1024  # KiB
+    assert done_reports(got)[1:] == [("InstanceResized", 4)]
+    got = asyncio.run(run_agent(nats_server, driver, [revert, revert]))
+    domain = driver.conn.lookupByUUIDString(instance_id)
+    assert not domain.isActive() and domain.info()[1] == TINY.ram * 1024
+    assert done_reports(got) == [("InstanceResizeReverted", 4)]

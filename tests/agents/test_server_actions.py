@@ -10,7 +10,7 @@ from cloud.adapters.eventstore import EventStore
 from cloud.http.app import create_app
 from cloud.projections.queries import ReadModels
 from cloud.services import catalog
-from cloud.services.repository import load_host
+from cloud.services.repository import load_host, load_instance
 from cloud.up import node_file
 from tests.agents.test_boot_flow import start_stack, wait_until
 from tests.conftest import Processes, running_nats
@@ -191,6 +191,62 @@ def test_rebuild_returns_the_server_and_ends_active(cloud):
     shown = wait_status(client, server_id, "ACTIVE")
     assert "InstanceRebuilt" in event_names(store, server_id)
     assert shown["image"]["id"] == catalog.DEFAULT_IMAGE_ID
+
+
+def settled(client, server_id, timeout=30.0):
+    """The server once its host has finished what it was asked (no task left)."""
+    try:
+        return wait_until(lambda: (got := status_of(client, server_id))[1] is None
+                          and got[2], timeout=timeout)
+    except AssertionError:
+        raise AssertionError(f"still busy: {status_of(client, server_id)[2]}") from None
+
+
+def stopped_server(client, name):
+    server_id = boot(client, name)
+    act(client, server_id, {"os-stop": None})
+    wait_status(client, server_id, "SHUTOFF")
+    return server_id
+
+
+def shown_states(client, store, server_id):
+    """The API's status and power_state, and the aggregate's vm_state (they must agree)."""
+    shown = settled(client, server_id)
+    return (shown["status"], shown["OS-EXT-STS:power_state"],
+            load_instance(store, server_id)[0].vm_state)
+
+
+def test_a_stopped_server_is_rebuilt_with_its_guest_off_and_stays_shutoff(cloud):
+    client, store = cloud
+    server_id = stopped_server(client, "rebuilt-stopped")
+    act(client, server_id, {"rebuild": {"imageRef": catalog.DEFAULT_IMAGE_ID}})
+    assert shown_states(client, store, server_id) == ("SHUTOFF", 4, "stopped")
+    assert event_names(store, server_id)[-2:] == ["InstanceRebuildRequested",
+                                                  "InstanceRebuilt"]
+    act(client, server_id, {"os-start": None})  # the rebuilt guest is there, just off
+    assert wait_status(client, server_id, "ACTIVE")["OS-EXT-STS:power_state"] == 1
+
+
+def test_a_stopped_server_resized_stays_off_and_is_shutoff_after_confirm(cloud):
+    client, store = cloud
+    server_id = stopped_server(client, "resized-stopped")
+    act(client, server_id, {"resize": {"flavorRef": "2"}})
+    assert shown_states(client, store, server_id) == ("VERIFY_RESIZE", 4, "resized")
+    act(client, server_id, {"confirmResize": None}, status=204)
+    assert shown_states(client, store, server_id) == ("SHUTOFF", 4, "stopped")
+    assert settled(client, server_id)["flavor"]["id"] == "2"
+    wait_until(lambda: claims_of(store, server_id) == {server_id: 2048})
+
+
+def test_a_stopped_server_resized_then_reverted_is_shutoff_with_its_old_flavor(cloud):
+    client, store = cloud
+    server_id = stopped_server(client, "reverted-stopped")
+    act(client, server_id, {"resize": {"flavorRef": "2"}})
+    assert shown_states(client, store, server_id) == ("VERIFY_RESIZE", 4, "resized")
+    act(client, server_id, {"revertResize": None})
+    assert shown_states(client, store, server_id) == ("SHUTOFF", 4, "stopped")
+    assert settled(client, server_id)["flavor"]["id"] == "1"
+    wait_until(lambda: claims_of(store, server_id) == {server_id: 512})
 
 
 def test_reset_state_is_for_admins_and_force_delete_deletes(cloud):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cloud.domain import actions, instance, lifecycle, states
+from cloud.domain import actions, envelope, instance, lifecycle, states
 from cloud.domain import events as ev
 from cloud.domain.errors import InstanceLocked, Invalid, InvalidTransition, NotAllowed
 from cloud.domain.flavor import DEFAULT_FLAVORS
@@ -106,6 +106,85 @@ def test_resize_keeps_the_old_flavor_until_confirmed_and_revert_restores_it():
                       ev.InstanceResizeReverted(host="h1", power_state=1))
     assert (reverted.vm_state, reverted.flavor, reverted.old_flavor) == (
         states.ACTIVE, TINY, None)
+
+
+STOPPED = (ev.InstanceStopRequested(host="h1"),
+           ev.InstanceStopped(host="h1", power_state=states.SHUTDOWN))
+
+
+def test_a_stopped_server_is_rebuilt_with_its_guest_off_and_stays_stopped():
+    [requested] = actions.rebuild(active(*STOPPED), image_ref="img2", name=None,
+                                  is_admin=False)
+    assert requested.power_on is False
+    [running] = actions.rebuild(active(), image_ref="img2", name=None, is_admin=False)
+    assert running.power_on is True
+    rebuilt = active(*STOPPED, requested,
+                     ev.InstanceRebuilt(host="h1", power_state=states.SHUTDOWN,
+                                        image_ref="img2"))
+    assert (rebuilt.vm_state, rebuilt.task_state, rebuilt.power_state, rebuilt.image_ref) \
+        == (states.STOPPED, None, states.SHUTDOWN, "img2")
+    assert states.api_status(rebuilt.vm_state, rebuilt.task_state) == "SHUTOFF"
+
+
+def test_a_log_from_before_guests_were_left_off_replays_as_it_was_shown():
+    # Such a log started the stopped server's rebuilt (and reverted) guest: ACTIVE.
+    old = ev.InstanceRebuildRequested(host="h1", image_ref="img2", name="vm", flavor=TINY)
+    assert old.power_on is True
+    rebuilt = active(*STOPPED, old, ev.InstanceRebuilt(host="h1", power_state=1,
+                                                       image_ref="img2"))
+    assert (rebuilt.vm_state, rebuilt.power_state) == (states.ACTIVE, 1)
+    reverted = active(*STOPPED,
+                      ev.InstanceResizeRequested(host="h1", name="vm", image_ref="img",
+                                                 old_flavor=TINY, flavor=SMALL),
+                      ev.InstanceResized(host="h1", power_state=1),
+                      ev.InstanceResizeRevertRequested(host="h1", name="vm",
+                                                       image_ref="img", flavor=TINY),
+                      ev.InstanceResizeReverted(host="h1", power_state=1))
+    assert (reverted.vm_state, reverted.flavor) == (states.ACTIVE, TINY)
+
+
+def test_the_json_of_an_old_request_without_power_on_reads_as_starting_the_guest():
+    flavor = '{"flavorid":"1","name":"m1.tiny","vcpus":1,"ram":512,"disk":1}'
+    for name, data in [
+        ("InstanceRebuildRequested", f'"image_ref":"i","name":"vm","flavor":{flavor}'),
+        ("InstanceResizeRequested",
+         f'"name":"vm","image_ref":"i","old_flavor":{flavor},"flavor":{flavor}'),
+        ("InstanceResizeRevertRequested", f'"name":"vm","image_ref":"i","flavor":{flavor}'),
+    ]:
+        raw = (f'{{"event":"{name}","aggregate":"instance","id":"{ID}","key":"{ID}",'
+               f'"version":5,"timestamp":"2025-01-01T00:00:00+00:00","request_id":null,'
+               f'"actor":{{}},"data":{{"host":"h1",{data}}}}}')
+        assert envelope.decode(raw.encode()).data.power_on is True, name
+
+
+def test_a_stopped_server_is_resized_off_and_is_stopped_after_confirm_or_revert():
+    stopped = active(*STOPPED)
+    [requested] = actions.resize(stopped, flavor=SMALL, is_admin=False)
+    assert requested.power_on is False
+    resized = active(*STOPPED, requested,
+                     ev.InstanceResized(host="h1", power_state=states.SHUTDOWN))
+    assert (resized.vm_state, resized.power_state, resized.old_vm_state) == (
+        states.RESIZED, states.SHUTDOWN, states.STOPPED)
+    assert states.api_status(resized.vm_state, resized.task_state) == "VERIFY_RESIZE"
+    confirmed = active(*STOPPED, requested, ev.InstanceResized(host="h1", power_state=4),
+                       *actions.confirm_resize(resized, is_admin=False))
+    assert (confirmed.vm_state, confirmed.flavor, confirmed.old_vm_state) == (
+        states.STOPPED, SMALL, None)
+    [reverting] = actions.revert_resize(resized, is_admin=False)
+    assert (reverting.power_on, reverting.flavor) == (False, TINY)
+    reverted = active(*STOPPED, requested, ev.InstanceResized(host="h1", power_state=4),
+                      reverting, ev.InstanceResizeReverted(host="h1", power_state=4))
+    assert (reverted.vm_state, reverted.flavor, reverted.power_state,
+            reverted.old_vm_state) == (states.STOPPED, TINY, states.SHUTDOWN, None)
+
+
+def test_a_running_server_is_reverted_with_its_guest_started():
+    [requested] = actions.resize(active(), flavor=SMALL, is_admin=False)
+    assert requested.power_on is True
+    resized = active(requested, ev.InstanceResized(host="h1", power_state=1))
+    assert resized.old_vm_state == states.ACTIVE
+    [reverting] = actions.revert_resize(resized, is_admin=False)
+    assert reverting.power_on is True
 
 
 def test_resize_needs_another_flavor_with_no_smaller_disk():

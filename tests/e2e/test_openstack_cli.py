@@ -169,3 +169,50 @@ def test_usage_list_and_show_count_a_projects_servers(info):
     assert shown["Project"] == demo and len(shown["Servers"]) >= 1
     assert float(shown["RAM MB-Hours"]) > 0
     openstack(info, "demo", "server", "delete", "--wait", "metered")
+
+
+# Stopped servers rebuilt and resized stay off, as in Nova, so the CLI's --wait (which
+# waits for the status the server had) returns.
+
+
+def waited(info: dict, *args: str, timeout: float = 60.0) -> None:
+    """``openstack ARGS --wait`` as the demo user; it must return within ``timeout``."""
+    env = {**os.environ, "OS_CLOUD": "demo", "OS_CLIENT_CONFIG_FILE": str(clouds_yaml(info))}
+    try:
+        result = subprocess.run([str(OPENSTACK), *args], env=env, capture_output=True,
+                                text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"openstack {' '.join(args)} never returned") from None
+    assert result.returncode == 0, f"openstack {' '.join(args)}:\n{result.stderr}"
+
+
+def stopped(info: dict, name: str) -> None:
+    as_json(info, "demo", "server", "create", "--flavor", "m1.tiny",
+            "--image", info["default_image_id"], *_no_network(info), "--wait", name)
+    waited(info, "server", "stop", name)
+    _wait_status(info, name, "SHUTOFF")
+
+
+def power_state(info: dict, name: str) -> int:
+    shown = as_json(info, "demo", "server", "show", name)
+    return shown.get("OS-EXT-STS:power_state", shown.get("power_state"))  # OSC's name
+
+
+def test_rebuild_wait_of_a_stopped_server_returns_with_it_shutoff(info):
+    stopped(info, "rebuilt-off")
+    waited(info, "server", "rebuild", "--image", "cloud-test-image", "--wait", "rebuilt-off")
+    _wait_status(info, "rebuilt-off", "SHUTOFF", timeout=5)
+    assert power_state(info, "rebuilt-off") == 4
+    waited(info, "server", "delete", "--wait", "rebuilt-off")
+
+
+def test_resize_of_a_stopped_server_keeps_it_off_through_confirm_and_revert(info):
+    for name, finish in [("resized-off", "confirm"), ("reverted-off", "revert")]:
+        stopped(info, name)
+        waited(info, "server", "resize", "--flavor", "m1.small", "--wait", name)
+        _wait_status(info, name, "VERIFY_RESIZE", timeout=5)
+        assert power_state(info, name) == 4
+        waited(info, "server", "resize", finish, name)
+        _wait_status(info, name, "SHUTOFF")
+        assert power_state(info, name) == 4
+        waited(info, "server", "delete", "--wait", name)

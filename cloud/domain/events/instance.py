@@ -134,6 +134,9 @@ class InstanceRebuildRequested(InstanceActionRequested, frozen=True, kw_only=Tru
     trusted_image_certificates: list[str] | None | msgspec.UnsetType = msgspec.UNSET
     hostname: str | msgspec.UnsetType = msgspec.UNSET
     metadata: dict[str, str] | msgspec.UnsetType = msgspec.UNSET
+    # Start the rebuilt guest: false when the server was stopped, which stays stopped
+    # (Nova); older logs, without it, started every rebuilt guest.
+    power_on: bool = True
 
 
 class InstanceResizeRequested(InstanceActionRequested, frozen=True, kw_only=True):
@@ -143,6 +146,9 @@ class InstanceResizeRequested(InstanceActionRequested, frozen=True, kw_only=True
     image_ref: str
     old_flavor: FlavorSpec
     flavor: FlavorSpec
+    # Start the resized guest: false when the server was stopped (Nova keeps it off until
+    # it is started); older logs, without it, started every resized guest.
+    power_on: bool = True
 
 
 class InstanceResizeRevertRequested(InstanceActionRequested, frozen=True, kw_only=True):
@@ -151,6 +157,9 @@ class InstanceResizeRevertRequested(InstanceActionRequested, frozen=True, kw_onl
     name: str
     image_ref: str
     flavor: FlavorSpec
+    # Start the guest again: false when the server was stopped before the resize (Nova's
+    # old_vm_state); older logs, without it, started every reverted guest.
+    power_on: bool = True
 
 
 class InstanceActionDone(InstanceEvent, frozen=True, kw_only=True):
