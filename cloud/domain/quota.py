@@ -5,6 +5,10 @@ A server's request saves its ``UsageReserved`` in the same transaction as the
 ``InstanceRequested``, expecting the usage stream's version: two creates that race for
 the last free instance cannot both be saved. The usage is given back when the server is
 deleted (Nova counts servers in ERROR too).
+
+A resize is counted the same way: its request saves a ``UsageChanged`` to the larger of
+the old and new flavor for each resource (so a revert always fits), refused when the
+increase does not fit; confirming it or finishing its revert saves the flavor it keeps.
 """
 
 import msgspec
@@ -12,8 +16,10 @@ import msgspec
 from cloud.domain.errors import Invalid, QuotaExceeded
 from cloud.domain.events import (
     Event,
+    FlavorSpec,
     QuotaSetReset,
     QuotaSetUpdated,
+    UsageChanged,
     UsageReleased,
     UsageReserved,
 )
@@ -174,6 +180,34 @@ def release(usage: ProjectUsage, *, instance_id: str) -> list[Event]:
     return [UsageReleased(project_id=usage.project_id, instance_id=instance_id)]
 
 
+def held(*flavors: FlavorSpec | None) -> Reservation:
+    """What an instance holding these flavors counts: the largest of each resource (a
+    resize not yet confirmed or reverted holds both, as Nova counts it)."""
+    kept = [flavor for flavor in flavors if flavor is not None]
+    return Reservation(cores=max(flavor.vcpus for flavor in kept),
+                       ram=max(flavor.ram for flavor in kept))
+
+
+def recount(usage: ProjectUsage, *, instance_id: str, counts: Reservation,
+            limits: dict[str, int] | None = None) -> list[Event]:
+    """The instance counts ``counts`` from now on; nothing to record when it already does
+    or is not counted at all. Given ``limits``, an increase past any of them is refused
+    with Nova's message (only the increase, new minus old where positive, must fit)."""
+    current = usage.instances.get(instance_id)
+    if current is None or current == counts:
+        return []
+    if limits is not None:
+        increase = {"cores": max(counts.cores - current.cores, 0),
+                    "ram": max(counts.ram - current.ram, 0)}
+        used = usage.in_use()
+        overs = sorted(resource for resource, more in increase.items()
+                       if more and _below(limits[resource], used[resource] + more))
+        if overs:
+            raise QuotaExceeded(over_quota_message(overs, increase, used, limits))
+    return [UsageChanged(project_id=usage.project_id, instance_id=instance_id,
+                         cores=counts.cores, ram=counts.ram)]
+
+
 def evolve_usage(usage: ProjectUsage | None, project_id: str, event: Event) -> ProjectUsage:
     """Apply one recorded event."""
     usage = usage or ProjectUsage(project_id=project_id)
@@ -185,4 +219,8 @@ def evolve_usage(usage: ProjectUsage | None, project_id: str, event: Event) -> P
         case UsageReleased():
             rest = {k: v for k, v in usage.instances.items() if k != event.instance_id}
             return ProjectUsage(project_id=project_id, instances=rest)
+        case UsageChanged() if event.instance_id in usage.instances:
+            counted = Reservation(cores=event.cores, ram=event.ram)
+            return ProjectUsage(project_id=project_id,
+                                instances={**usage.instances, event.instance_id: counted})
     return usage

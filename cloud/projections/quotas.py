@@ -57,9 +57,19 @@ def usage_released(cur: Cursor, env: Envelope) -> None:
                 (e.project_id, e.instance_id))
 
 
+def usage_changed(cur: Cursor, env: Envelope) -> None:
+    """A counted instance counts other cores and ram (a resize); one that no longer
+    counts stays uncounted, as in the aggregate."""
+    e: ev.UsageChanged = env.data  # type: ignore[assignment]
+    cur.execute("UPDATE quota_usages SET cores = %s, ram = %s"
+                " WHERE project_id = %s AND instance_id = %s",
+                (e.cores, e.ram, e.project_id, e.instance_id))
+
+
 FOLDS: dict[str, Fold] = {
     "QuotaSetUpdated": quota_set_updated,
     "QuotaSetReset": quota_set_reset,
     "UsageReserved": usage_reserved,
     "UsageReleased": usage_released,
+    "UsageChanged": usage_changed,
 }

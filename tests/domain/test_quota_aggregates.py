@@ -4,7 +4,15 @@ import pytest
 
 from cloud.domain import quota
 from cloud.domain.errors import Invalid, QuotaExceeded
-from cloud.domain.events import QuotaSetReset, QuotaSetUpdated, UsageReleased, UsageReserved
+from cloud.domain.events import (
+    FlavorSpec,
+    QuotaSetReset,
+    QuotaSetUpdated,
+    UsageChanged,
+    UsageReleased,
+    UsageReserved,
+)
+from cloud.domain.flavor import DEFAULT_FLAVORS
 
 DEFAULTS = quota.DEFAULT_LIMITS
 
@@ -118,3 +126,55 @@ def test_metadata_items_are_limited():
     quota.check_metadata(DEFAULTS, 128)
     with pytest.raises(QuotaExceeded, match="^Maximum number of metadata items exceeds 2$"):
         quota.check_metadata({**DEFAULTS, "metadata_items": 2}, 3)
+
+
+# --- resizes --------------------------------------------------------------------------
+
+TINY, MEDIUM, LARGE = (next(f for f in DEFAULT_FLAVORS if f.name == name)
+                       for name in ("m1.tiny", "m1.medium", "m1.large"))
+
+
+def changed(instance_id, cores, ram):
+    return UsageChanged(project_id="p1", instance_id=instance_id, cores=cores, ram=ram)
+
+
+def test_a_resizing_instance_holds_the_larger_of_each_resource():
+    more_cores = FlavorSpec(flavorid="x", name="x", vcpus=4, ram=256, disk=1)
+    assert quota.held(TINY) == quota.Reservation(cores=1, ram=512)
+    assert quota.held(TINY, None, MEDIUM) == quota.Reservation(cores=2, ram=4096)
+    assert quota.held(more_cores, MEDIUM) == quota.Reservation(cores=4, ram=4096)
+
+
+def test_recount_records_the_change_once_and_only_for_a_counted_instance():
+    state = usage(reserved("a"))
+    both = quota.held(TINY, MEDIUM)
+    assert quota.recount(state, instance_id="a", counts=both, limits=DEFAULTS) == [
+        changed("a", 2, 4096)]
+    resized = usage(reserved("a"), changed("a", 2, 4096))
+    assert resized.in_use() == {"instances": 1, "cores": 2, "ram": 4096}
+    assert quota.recount(resized, instance_id="a", counts=both) == []
+    assert quota.recount(usage(), instance_id="a", counts=both) == []
+    assert quota.recount(resized, instance_id="a", counts=quota.held(TINY)) == [
+        changed("a", 1, 512)]
+
+
+def test_a_change_after_the_release_counts_nothing():
+    released = usage(reserved("a"), UsageReleased(project_id="p1", instance_id="a"),
+                     changed("a", 2, 4096))
+    assert released.in_use() == {"instances": 0, "cores": 0, "ram": 0}
+
+
+def test_only_the_increase_must_fit_and_is_what_nova_names():
+    limits = {**DEFAULTS, "cores": 6, "ram": 8000}
+    state = usage(reserved("a", cores=2, ram=4096), reserved("b"), reserved("c"))
+    with pytest.raises(QuotaExceeded) as refused:
+        quota.recount(state, instance_id="b", counts=quota.held(TINY, LARGE), limits=limits)
+    assert str(refused.value) == ("Quota exceeded for cores, ram: Requested 3, 7680, but"
+                                  " already used 4, 5120 of 6, 8000 cores, ram")
+    with pytest.raises(QuotaExceeded, match="^Quota exceeded for ram: Requested 3584,"):
+        quota.recount(state, instance_id="b", counts=quota.held(TINY, MEDIUM),
+                      limits=limits)
+    full = {**DEFAULTS, "cores": 4, "ram": 5120}
+    # Giving back never needs room, even past the limits.
+    assert quota.recount(usage(reserved("a", cores=4, ram=8192)), instance_id="a",
+                         counts=quota.held(MEDIUM), limits=full) == [changed("a", 2, 4096)]

@@ -41,6 +41,7 @@ from cloud.domain.events.accounts import (  # noqa: F401
     UserPasswordChanged, RoleGranted, RoleRevoked, UserDeleted, RoleCreated, NameEvent,
     NameClaimed, NameReleased, KeypairEvent, KeypairCreated, KeypairDeleted, QuotaSetEvent,
     QuotaSetUpdated, QuotaSetReset, UsageEvent, UsageReserved, UsageReleased,
+    UsageChanged,
 )
 
 

@@ -169,3 +169,13 @@ class UsageReserved(UsageEvent, frozen=True, kw_only=True):
 class UsageReleased(UsageEvent, frozen=True, kw_only=True):
     project_id: str
     instance_id: str
+
+
+class UsageChanged(UsageEvent, frozen=True, kw_only=True):
+    """A counted instance now counts ``cores`` and ``ram``: while a resize can still be
+    reverted, the larger of its old and new flavor's; then the flavor it keeps."""
+
+    project_id: str
+    instance_id: str
+    cores: int
+    ram: int
