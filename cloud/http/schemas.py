@@ -3,17 +3,23 @@
 import base64
 import binascii
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
-from cloud.http import server_fields
+from cloud.http import schema_errors, server_fields
 from cloud.http.faults import BadRequest
+from cloud.http.flavor_schemas import printable
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
-MetadataKey = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
-MetadataValue = Annotated[str, msgspec.Meta(max_length=255)]
-Count = Annotated[int, msgspec.Meta(ge=1)] | Annotated[str, msgspec.Meta(pattern=r"^[0-9]+$")]
+# Nova's positive_integer: an integer, or a string of digits.
+Count = Annotated[int, msgspec.Meta(ge=1)] | Annotated[
+    str, msgspec.Meta(min_length=1, pattern=r"^[0-9]*$")]
+DiskConfig = Literal["AUTO", "MANUAL"]
+# The allowed values Nova names when a Literal field gets another.
+_ENUMS = {"OS-DCF:diskConfig": get_args(DiskConfig)}
+INVALID_NAME = ("An invalid 'name' value was provided. The name must be: printable"
+                " characters. Can not start or end with whitespace.")
 
 
 class NetworkRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -35,7 +41,8 @@ class ServerCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     flavor_ref: Annotated[str, msgspec.Meta(min_length=1)] | int = msgspec.field(
         name="flavorRef")
     image_ref: str = msgspec.field(name="imageRef")
-    metadata: dict[MetadataKey, MetadataValue] = {}
+    # Keys and values are checked by ``server_fields.metadata``, as Nova words it.
+    metadata: dict[str, Any] = {}
     availability_zone: Name | None = None
     key_name: Name | None = None
     min_count: Count = 1
@@ -49,7 +56,7 @@ class ServerCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     block_device_mapping_v2: list[dict[str, Any]] | None = None
     config_drive: bool | str | None = None
     personality: list[dict[str, Any]] | None = None
-    disk_config: Literal["AUTO", "MANUAL"] | None = msgspec.field(
+    disk_config: DiskConfig | None = msgspec.field(
         default=None, name="OS-DCF:diskConfig")
     access_ipv4: str | None = msgspec.field(default=None, name="accessIPv4")
     access_ipv6: str | None = msgspec.field(default=None, name="accessIPv6")
@@ -84,7 +91,7 @@ def _decode(decoder: msgspec.json.Decoder, body: bytes) -> Any:
     try:
         return decoder.decode(body)
     except msgspec.ValidationError as error:
-        raise BadRequest(f"Invalid input for the request body: {error}") from None
+        raise schema_errors.translate(error, body, enums=_ENUMS) from None
     except msgspec.DecodeError as error:
         raise BadRequest(f"Malformed request body: {error}") from None
 
@@ -116,9 +123,9 @@ def check_microversion(server: ServerCreate, version: tuple[int, int]) -> None:
 
 
 def _check_name(name: str) -> None:
-    if name != name.strip():
-        raise BadRequest("Invalid input for field/attribute name: leading or trailing"
-                         " whitespace is not allowed.")
+    """Nova's name format: printable characters, no whitespace at either end."""
+    if name != name.strip() or not all(map(printable, name)):
+        raise BadRequest(INVALID_NAME)
 
 
 def _check_image_ref(image_ref: str) -> None:
@@ -134,8 +141,9 @@ def _check_image_ref(image_ref: str) -> None:
 def _check_counts(server: ServerCreate) -> None:
     for name in ("min_count", "max_count"):
         if int(getattr(server, name)) < 1:
-            raise BadRequest(f"Invalid input for field/attribute {name}. Value:"
-                             f" {getattr(server, name)}. Must be at least 1")
+            value = getattr(server, name)
+            raise schema_errors.invalid(name, value,
+                                        f"{int(value)} is less than the minimum of 1")
     if int(server.min_count) > int(server.max_count):
         raise BadRequest("min_count must be <= max_count")
     server_fields.flag("return_reservation_id", server.return_reservation_id)

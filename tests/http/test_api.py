@@ -215,6 +215,44 @@ def test_bad_create_body_is_400_and_records_nothing(client, store, body):
     assert store.head() == head
 
 
+
+NAMED = {"name": "x", "imageRef": IMAGE, "flavorRef": "1"}
+INVALID_NAME = ("An invalid 'name' value was provided. The name must be: printable"
+                " characters. Can not start or end with whitespace.")
+
+
+@pytest.mark.parametrize(("server", "message"), [
+    ({**NAMED, "name": "a" * 256}, f"Invalid input for field/attribute name. Value:"
+     f" {'a' * 256}. '{'a' * 256}' is too long"),
+    ({**NAMED, "name": ""}, "Invalid input for field/attribute name. Value: . '' is too short"),
+    ({**NAMED, "name": "   "}, INVALID_NAME),
+    ({**NAMED, "name": " padded "}, INVALID_NAME),
+    ({**NAMED, "name": 7}, "Invalid input for field/attribute name. Value: 7. 7 is not of"
+     " type 'string'"),
+    ({**NAMED, "foo": 1}, f"Invalid input for field/attribute server. Value: {{'name': 'x',"
+     f" 'imageRef': '{IMAGE}', 'flavorRef': '1', 'foo': 1}}. Additional properties are not"
+     " allowed ('foo' was unexpected)"),
+    ({"name": "x", "imageRef": IMAGE}, f"Invalid input for field/attribute server. Value:"
+     f" {{'name': 'x', 'imageRef': '{IMAGE}'}}. 'flavorRef' is a required property"),
+    ({**NAMED, "min_count": "x"}, "Invalid input for field/attribute min_count. Value: x."
+     " 'x' does not match '^[0-9]*$'"),
+    ({**NAMED, "min_count": 1.5}, "Invalid input for field/attribute min_count. Value:"
+     " 1.5. 1.5 is not of type 'integer', 'string'"),
+    ({**NAMED, "max_count": 0}, "Invalid input for field/attribute max_count. Value: 0."
+     " 0 is less than the minimum of 1"),
+    ({**NAMED, "OS-DCF:diskConfig": "x"}, "Invalid input for field/attribute"
+     " OS-DCF:diskConfig. Value: x. 'x' is not one of ['AUTO', 'MANUAL']"),
+    # Whole bodies (no "name" key): outside the server, Nova gives the bare reason.
+    ({"server": NAMED, "foo": 1}, "Additional properties are not allowed ('foo' was"
+     " unexpected)"),
+    ({}, "'server' is a required property"),
+])
+def test_create_body_errors_are_worded_as_novas(client, store, server, message):
+    head = store.head()
+    body = server if "name" not in server else {"server": server}
+    assert_fault(client.post(f"{API}/servers", json=body), 400, "badRequest", message)
+    assert store.head() == head
+
 def test_unknown_flavor_or_image_is_400_and_records_nothing(client, store):
     head = store.head()
     body = {"server": {"name": "x", "imageRef": IMAGE, "flavorRef": "999"}}
