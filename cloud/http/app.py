@@ -14,7 +14,7 @@ from cloud.adapters.imagestore import ImageStore
 from cloud.adapters.tokens import DEFAULT_LIFETIME
 from cloud.http import server_actions
 from cloud.http import instance_actions
-from cloud.http import hypervisors, services as compute_services
+from cloud.http import hosts, hypervisors, services as compute_services
 from cloud.http import flavor_extras
 from cloud.http import aggregates, availability_zones, server_groups
 from cloud.http import server_metadata, server_tags, server_update
@@ -76,7 +76,8 @@ def _v21_router(authenticator: Authenticator) -> Router:
             servers.create_server, servers.list_servers, servers.list_servers_detail,
             servers.show_server, servers.delete_server,
             *keypairs.HANDLERS, *quotas.HANDLERS, *server_actions.HANDLERS,
-            *compute_services.HANDLERS, *hypervisors.HANDLERS, *instance_actions.HANDLERS,
+            *compute_services.HANDLERS, *hypervisors.HANDLERS, *hosts.HANDLERS,
+            *instance_actions.HANDLERS,
             *aggregates.HANDLERS, *availability_zones.HANDLERS, *server_groups.HANDLERS,
             *server_update.HANDLERS, *server_metadata.HANDLERS, *server_tags.HANDLERS,
             *tenant_usage.HANDLERS,

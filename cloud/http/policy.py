@@ -96,6 +96,9 @@ RULES: dict[str, str] = {
     **{f"os_compute_api:os-hypervisors:{action}": ADMIN_ONLY
        for action in ("list", "list-detail", "show", "statistics", "uptime", "search",
                       "servers")},
+    # os-hosts (before 2.43), deprecated in Nova for os-hypervisors and os-services.
+    **{f"os_compute_api:os-hosts:{action}": ADMIN_ONLY
+       for action in ("list", "show", "update", "reboot", "shutdown", "start")},
     # Usage of every project is the operator's; a project's own, its readers'.
     "os_compute_api:os-simple-tenant-usage:list": ADMIN_ONLY,
     "os_compute_api:os-simple-tenant-usage:show": PROJECT_READER,

@@ -115,6 +115,12 @@ class ServiceQueries:
             f" JOIN (SELECT {_SERVICE}) s ON s.host = h.name AND s.binary_name = %s"
             " ORDER BY s.id", (COMPUTE,))
 
+    def flavors_on(self, host: str) -> list[Row]:
+        """The project and flavor of each server (not deleted) on ``host``, oldest
+        first (Nova's ``instance_get_all_by_host`` as os-hosts reads it)."""
+        return self._all("SELECT project_id, flavor FROM servers WHERE host = %s"
+                         " AND vm_state <> 'deleted' ORDER BY created_at, id", (host,))
+
     def servers_on(self, hosts: list[str]) -> list[Row]:
         """The servers (not deleted) each host runs: id, name and host."""
         return self._all("SELECT id::text AS id, name, host FROM servers WHERE"

@@ -216,3 +216,25 @@ def test_resize_of_a_stopped_server_keeps_it_off_through_confirm_and_revert(info
         _wait_status(info, name, "SHUTOFF")
         assert power_state(info, name) == 4
         waited(info, "server", "delete", "--wait", name)
+
+
+def test_admin_lists_hosts_and_shows_one_with_a_server_on_it(info):
+    """``host list`` / ``host show`` (os-hosts, the CLI pins 2.1): the services by host,
+    and a compute host's capacity with a pinned server counted for its project."""
+    listed = as_json(info, "admin", "host", "list")
+    computes = sorted(h["Host Name"] for h in listed if h["Service"] == "compute")
+    assert computes == ["host1", "host2"]
+    assert {h["Zone"] for h in listed if h["Service"] in ("scheduler", "conductor")} == {
+        "internal"}
+    as_json(info, "admin", "server", "create", "--flavor", "m1.tiny", "--image",
+            info["default_image_id"], *_no_network(info), "--availability-zone",
+            "nova:host1", "--wait", "on-host1")
+    try:
+        rows = as_json(info, "admin", "host", "show", "host1")
+        assert [r["Project"] for r in rows[:3]] == ["(total)", "(used_now)", "(used_max)"]
+        assert all(r["Host"] == "host1" for r in rows) and rows[0]["CPU"] > 0
+        projects = rows[3:]
+        assert projects and rows[2]["CPU"] == sum(r["CPU"] for r in projects) >= 1
+        assert rows[2]["Memory MB"] >= 512
+    finally:
+        openstack(info, "admin", "server", "delete", "--wait", "on-host1")
