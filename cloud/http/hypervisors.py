@@ -116,15 +116,6 @@ def _flag(raw: str | None, name: str) -> bool:
     return False if raw is None else requests.boolean(name, raw, kind="query parameters")
 
 
-def _only(request: Request, allowed: set[str]) -> None:
-    unexpected = [k for k in request.query_params if k not in allowed]
-    if unexpected:
-        listed = ", ".join(f"'{k}'" for k in unexpected)
-        verb = "were" if len(unexpected) > 1 else "was"
-        raise BadRequest(f"Additional properties are not allowed ({listed} {verb}"
-                         " unexpected)")
-
-
 def listing(request: Request, *, detailed: bool) -> Listing:
     """The list request as this microversion reads it (2.53 refuses unknown params)."""
     version, params = negotiated(request.scope), request.query_params
@@ -133,7 +124,8 @@ def listing(request: Request, *, detailed: bool) -> Listing:
     limit = paging.limit(params.get("limit")) if "limit" in params else None
     if version < V2_53:
         return Listing(detail=detailed, limit=limit, marker=params.get("marker"))
-    _only(request, {"limit", "marker", "hypervisor_hostname_pattern", "with_servers"})
+    paging.only(request.query_params,
+                {"limit", "marker", "hypervisor_hostname_pattern", "with_servers"})
     pattern = params.get("hypervisor_hostname_pattern")
     if pattern is not None and ("limit" in params or "marker" in params):
         raise BadRequest("Paging over hypervisors with the hypervisor_hostname_pattern"
@@ -223,7 +215,7 @@ def show_hypervisor(request: Request, backend: BackendDep,
     version = negotiated(request.scope)
     with_servers = False
     if version >= V2_53:
-        _only(request, {"with_servers"})
+        paging.only(request.query_params, {"with_servers"})
         with_servers = _flag(request.query_params.get("with_servers"), "with_servers")
     row = find(backend, key, version)
     shown = render(backend, [row], version, detailed=True, with_servers=with_servers)

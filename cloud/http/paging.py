@@ -1,6 +1,7 @@
-"""Query parameters shared by list calls: ``limit``, ``marker`` and boolean flags."""
+"""Query parameters shared by list calls: ``limit``, ``marker``, boolean flags, and
+the refusal of unknown ones."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from cloud.http.faults import BadRequest
@@ -53,3 +54,13 @@ def flag(raw: str, *, name: str) -> bool:
     if lowered in _FALSE:
         return False
     raise BadRequest(f"Invalid {name} filter [{raw}]")
+
+
+def only(params: Iterable[str], allowed: set[str]) -> None:
+    """Refuse query parameters not ``allowed``, in the words of Nova's schema (400)."""
+    unexpected = [name for name in params if name not in allowed]
+    if unexpected:
+        listed = ", ".join(f"'{name}'" for name in unexpected)
+        verb = "were" if len(unexpected) > 1 else "was"
+        raise BadRequest(f"Additional properties are not allowed ({listed} {verb}"
+                         " unexpected)")

@@ -56,20 +56,11 @@ def window(request: Request, now: dt.datetime) -> tuple[dt.datetime, dt.datetime
     return start, min(end, now)
 
 
-def _only(request: Request, allowed: set[str]) -> None:
-    unexpected = [k for k in request.query_params if k not in allowed]
-    if unexpected:
-        listed = ", ".join(f"'{k}'" for k in unexpected)
-        verb = "were" if len(unexpected) > 1 else "was"
-        raise BadRequest(f"Additional properties are not allowed ({listed} {verb}"
-                         " unexpected)")
-
-
 def page_asked(request: Request, allowed: set[str]) -> tuple[int, str | None]:
     """Limit and marker: from 2.40; before, the first ``MAX_LIMIT`` servers."""
     version, params = negotiated(request.scope), request.query_params
     if version >= V2_75:
-        _only(request, allowed | {"limit", "marker"})
+        paging.only(request.query_params, allowed | {"limit", "marker"})
     if version < V2_40:
         return paging.MAX_LIMIT, None
     return paging.limit(params.get("limit")), params.get("marker")
