@@ -57,7 +57,8 @@ def flag(raw: str, *, name: str) -> bool:
 
 
 def only(params: Iterable[str], allowed: set[str]) -> None:
-    """Refuse query parameters not ``allowed``, in the words of Nova's schema (400)."""
+    """Refuse names not ``allowed`` (query parameters, or a body's fields) in the words
+    of Nova's schema (400)."""
     unexpected = [name for name in params if name not in allowed]
     if unexpected:
         listed = ", ".join(f"'{name}'" for name in unexpected)

@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from cloud.http import paging
 from cloud.http.faults import BadRequest
 
 Check = Callable[[str, Any], Any]
@@ -78,12 +79,7 @@ def parse(body: bytes, fields: dict[str, Check], *,
     for name in required:
         if name not in decoded:
             raise BadRequest(f"'{name}' is a required property")
-    unexpected = [name for name in decoded if name not in fields]
-    if unexpected:
-        listed = ", ".join(f"'{name}'" for name in unexpected)
-        verb = "were" if len(unexpected) > 1 else "was"
-        raise BadRequest(f"Additional properties are not allowed ({listed} {verb}"
-                         " unexpected)")
+    paging.only(decoded, set(fields))
     return {name: fields[name](name, value) for name, value in decoded.items()}
 
 
