@@ -52,8 +52,11 @@ ACTIONS: Final = {action.name: action for action in (
             ev.InstanceResizeRevertRequested, ev.InstanceResizeReverted),
 )}
 
-# Where a finished action leaves the server (see AS_THE_GUEST_IS and vm_state_after).
-VM_STATE_AFTER: Final[dict[type[ev.InstanceActionDone], str]] = {
+# Where a finished action leaves the server; None: running or stopped as its guest is
+# (vm_state_after). A stopped server is rebuilt, or reverted from a resize, with its
+# guest left off, and stays stopped (Nova's orig_vm_state / old_vm_state); a running
+# guest is ACTIVE, as in logs from before guests were left off.
+VM_STATE_AFTER: Final[dict[type[ev.InstanceActionDone], str | None]] = {
     ev.InstanceStopped: s.STOPPED,
     ev.InstanceStarted: s.ACTIVE,
     ev.InstanceRebooted: s.ACTIVE,
@@ -61,16 +64,10 @@ VM_STATE_AFTER: Final[dict[type[ev.InstanceActionDone], str]] = {
     ev.InstanceUnpaused: s.ACTIVE,
     ev.InstanceSuspended: s.SUSPENDED,
     ev.InstanceResumed: s.ACTIVE,
-    ev.InstanceRebuilt: s.ACTIVE,
+    ev.InstanceRebuilt: None,
     ev.InstanceResized: s.RESIZED,
-    ev.InstanceResizeReverted: s.ACTIVE,
+    ev.InstanceResizeReverted: None,
 }
-
-# Finished actions after which the server is running or stopped as its guest is: a
-# stopped server is rebuilt, or reverted from a resize, with its guest left off, and
-# stays stopped (Nova's orig_vm_state / old_vm_state); a running guest is ACTIVE, as in
-# logs from before guests were left off.
-AS_THE_GUEST_IS: Final = frozenset({ev.InstanceRebuilt, ev.InstanceResizeReverted})
 
 # The task each done event finishes (a hard reboot is finished by InstanceRebooted too).
 TASKS_FINISHED_BY: Final[dict[type[ev.InstanceActionDone], frozenset[str]]] = {
@@ -99,15 +96,14 @@ def action_of_task(task_state: str | None) -> Action | None:
 
 def running_or_stopped(power_state: int) -> str:
     """The vm_state of a server whose guest is in ``power_state`` (after a confirmed
-    resize, a rebuild or a revert: see AS_THE_GUEST_IS)."""
+    resize, a rebuild or a revert: see VM_STATE_AFTER)."""
     return s.ACTIVE if power_state == s.RUNNING else s.STOPPED
 
 
 def vm_state_after(done: ev.InstanceActionDone) -> str:
     """Where the finished action ``done`` leaves the server."""
-    if type(done) in AS_THE_GUEST_IS:
-        return running_or_stopped(done.power_state)
-    return VM_STATE_AFTER[type(done)]
+    after = VM_STATE_AFTER[type(done)]
+    return running_or_stopped(done.power_state) if after is None else after
 
 
 def powers_on(vm_state: str | None) -> bool:
