@@ -58,11 +58,13 @@ def _counts(state: Instance, events: list[Event]) -> quota.Reservation:
 
 
 def _update_counted(store: EventStore, instance_id: str, context: Context, decide: Decide,
-                    *, limits: dict[str, int] | None = None,
+                    *, limits: dict[str, int] | None = None, project_id: str | None = None,
                     ) -> tuple[Instance, list[Event], list[int]]:
     """``_update``, with the instance's quota usage recounted for the flavors it holds
-    after the events, in the same transaction (given ``limits``, an increase must fit)."""
-    project_id = _live(store, instance_id)[0].project_id
+    after the events, in the same transaction (given ``limits``, an increase must fit).
+    ``project_id``: the instance's, when the caller has loaded it already."""
+    if project_id is None:
+        project_id = _live(store, instance_id)[0].project_id
     decided: list[tuple[Instance, list[Event]]] = []
 
     def count(usage: ProjectUsage) -> tuple[list[Event], list[Batch]]:
@@ -108,7 +110,8 @@ def resize(store: EventStore, instance_id: str, *, flavor: FlavorSpec, context: 
                             context=context)
     try:
         return _update_counted(store, instance_id, context, lambda current: actions.resize(
-            current, flavor=flavor, is_admin=is_admin), limits=limits)[2]
+            current, flavor=flavor, is_admin=is_admin), limits=limits,
+            project_id=state.project_id)[2]
     except Exception:
         # Not saved (the quota filled meanwhile, another request won...): nor is the
         # claim, unless it was there before this request.
